@@ -1,0 +1,86 @@
+"""Export and import directories in the firebase-tools layout, written atomically.
+
+A directory holds ``firebase-export-metadata.json`` plus one sub-folder per service. An export
+is written into a sibling temporary directory and swapped in only when complete, so a crash
+mid-export leaves the previous export intact; if the crash falls between the two renames of
+the swap, the previous export is still whole under ``<dir>.previous`` and import finds it there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+METADATA_FILE = "firebase-export-metadata.json"
+EXPORT_FORMAT_VERSION = "firebase-sync/1"
+
+
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a fsync'd temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def export_directory(
+    target: Path, exporters: Mapping[str, Callable[[Path], dict[str, object]]]
+) -> None:
+    """Run each service's exporter into a fresh directory, then swap it in for ``target``."""
+    target = target.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.exporting-"))
+    try:
+        metadata: dict[str, object] = {"version": EXPORT_FORMAT_VERSION}
+        for name, export in exporters.items():
+            metadata[name] = export(staging)
+        write_file_atomically(
+            staging / METADATA_FILE, json.dumps(metadata, indent=2).encode("utf-8")
+        )
+        _fsync_dir(staging)
+        previous = target.with_name(target.name + ".previous")
+        if previous.exists():
+            shutil.rmtree(previous)
+        if target.exists():
+            os.replace(target, previous)
+        os.replace(staging, target)
+        _fsync_dir(target.parent)
+        if previous.exists():
+            shutil.rmtree(previous)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def read_export_metadata(source: Path) -> tuple[Path, dict[str, object]]:
+    """Locate a complete export at ``source`` (or its ``.previous`` twin) and read its metadata."""
+    for candidate in (source, source.with_name(source.name + ".previous")):
+        meta = candidate / METADATA_FILE
+        if meta.is_file():
+            try:
+                data = json.loads(meta.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{meta} is not valid JSON: {exc}") from exc
+            if not isinstance(data, dict):
+                raise ValueError(f"{meta}: expected a JSON object")
+            return candidate, data
+    raise FileNotFoundError(f"no export found at {source} (missing {METADATA_FILE})")

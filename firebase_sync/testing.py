@@ -1,0 +1,173 @@
+"""pytest plugin: emulators for the session, a clean database per test.
+
+Registered through the ``pytest11`` entry point, so installing firebase-sync is enough. When
+``FIREBASE_DATABASE_EMULATOR_HOST`` / ``FIRESTORE_EMULATOR_HOST`` are set (for instance under
+``firebase emulators:exec``), the fixtures use those emulators; otherwise they start the embedded
+ones on free ports, once per session (so parallel sessions never clash). Before every test that
+asks for a database, its data is cleared. The fixtures refuse anything that does not answer as an
+emulator, so a test can never touch production data.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from emulator.config import DEFAULT_PROJECT
+from emulator.suite import EmulatorSuite
+
+DATABASE_HOST_VARIABLE = "FIREBASE_DATABASE_EMULATOR_HOST"
+FIRESTORE_HOST_VARIABLE = "FIRESTORE_EMULATOR_HOST"
+_PRODUCTION_SUFFIXES = ("googleapis.com", "firebaseio.com", "firebasedatabase.app", "google.com")
+
+
+class NotAnEmulatorError(RuntimeError):
+    """A fixture was pointed at something that is not a Firebase emulator."""
+
+
+@dataclass(frozen=True)
+class EmulatorHosts:
+    """Where the session's emulators are, and which project the tests use."""
+
+    project: str
+    database_host: str
+    firestore_host: str
+    embedded: bool
+
+    @property
+    def database_namespace(self) -> str:
+        """The namespace that ``https://<project>-default-rtdb.firebaseio.com`` maps to."""
+        return f"{self.project}-default-rtdb"
+
+    @property
+    def database_url(self) -> str:
+        """A production-shaped URL; the SDK reroutes it to the emulator via the variable."""
+        return f"https://{self.database_namespace}.firebaseio.com"
+
+
+def _request(method: str, url: str, data: bytes | None = None, timeout: float = 10.0) -> bytes:
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Authorization": "Bearer owner"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (emulator only)
+        body: bytes = response.read()
+        return body
+
+
+def _require_emulator_host(variable: str, host: str) -> None:
+    name = host.rsplit(":", 1)[0].strip("[]").lower()
+    if not host or "//" in host or name.endswith(_PRODUCTION_SUFFIXES):
+        raise NotAnEmulatorError(f"{variable}={host!r} is not an emulator address")
+
+
+def verify_firestore_emulator(host: str) -> None:
+    """Raise ``NotAnEmulatorError`` unless ``host`` answers ``GET /`` like the emulator."""
+    _require_emulator_host(FIRESTORE_HOST_VARIABLE, host)
+    try:
+        body = _request("GET", f"http://{host}/")
+    except (urllib.error.URLError, OSError) as exc:
+        raise NotAnEmulatorError(f"no Firestore emulator answers at {host}: {exc}") from exc
+    if not body.strip().startswith(b"Ok"):
+        raise NotAnEmulatorError(f"{host} does not answer like the Firestore emulator")
+
+
+def verify_database_emulator(host: str) -> None:
+    """Raise ``NotAnEmulatorError`` unless ``host`` serves the RTDB REST API over plain HTTP."""
+    _require_emulator_host(DATABASE_HOST_VARIABLE, host)
+    try:
+        _request("GET", f"http://{host}/.json?ns=firebase-sync-probe&shallow=true")
+    except (urllib.error.URLError, OSError) as exc:
+        raise NotAnEmulatorError(f"no Database emulator answers at {host}: {exc}") from exc
+
+
+def clear_database(hosts: EmulatorHosts, namespace: str | None = None) -> None:
+    """Delete everything in one RTDB namespace (what rules-unit-testing's clear does)."""
+    ns = namespace or hosts.database_namespace
+    _request("PUT", f"http://{hosts.database_host}/.json?ns={ns}", data=b"null")
+
+
+def clear_firestore(hosts: EmulatorHosts, database: str = "(default)") -> None:
+    """Delete every document of the project's database through the emulator's reset endpoint."""
+    _request(
+        "DELETE",
+        f"http://{hosts.firestore_host}/emulator/v1/projects/{hosts.project}"
+        f"/databases/{database}/documents",
+    )
+
+
+@pytest.fixture(scope="session")
+def emulators() -> Iterator[EmulatorHosts]:
+    """The session's emulators: the ones the environment names, or embedded ones on free ports."""
+    database_host = os.environ.get(DATABASE_HOST_VARIABLE)
+    firestore_host = os.environ.get(FIRESTORE_HOST_VARIABLE)
+    project = os.environ.get("GCLOUD_PROJECT") or DEFAULT_PROJECT
+    if database_host and firestore_host:
+        verify_database_emulator(database_host)
+        verify_firestore_emulator(firestore_host)
+        yield EmulatorHosts(project, database_host, firestore_host, embedded=False)
+        return
+    # Short keep-alives keep firebase-admin's listener close() fast (it wakes on the next byte).
+    suite = EmulatorSuite(project=project, free_ports=True, with_hub=False, database_keepalive=0.25)
+    threaded = suite.start_in_thread()
+    running = threaded.running
+    assert running is not None and running.database_host and running.firestore_host
+    saved = {key: os.environ.get(key) for key in running.environment()}
+    os.environ.update(running.environment())
+    try:
+        yield EmulatorHosts(project, running.database_host, running.firestore_host, embedded=True)
+    finally:
+        threaded.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def rtdb_app(emulators: EmulatorHosts) -> Iterator[Any]:
+    """A firebase-admin ``App`` on the emulator's default namespace, emptied before the test."""
+    import firebase_admin
+
+    clear_database(emulators)
+    app = firebase_admin.initialize_app(
+        options={"databaseURL": emulators.database_url, "projectId": emulators.project},
+        name=f"test-{uuid.uuid4().hex}",
+    )
+    try:
+        yield app
+    finally:
+        firebase_admin.delete_app(app)
+
+
+@pytest.fixture
+def firestore_client(emulators: EmulatorHosts) -> Iterator[Any]:
+    """A synchronous ``google.cloud.firestore.Client`` on an emptied emulator database."""
+    from google.cloud import firestore
+
+    clear_firestore(emulators)
+    client = firestore.Client(project=emulators.project)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+async def async_firestore_client(emulators: EmulatorHosts) -> Any:
+    """An ``AsyncClient`` on an emptied emulator database."""
+    from google.cloud import firestore
+
+    clear_firestore(emulators)
+    client = firestore.AsyncClient(project=emulators.project)
+    try:
+        yield client
+    finally:
+        client.close()
