@@ -58,7 +58,7 @@ def load_config(path: Path | None = None) -> EmulatorConfig:
         raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be an object")
-    emulators = raw.get("emulators") or {}
+    emulators = raw.get("emulators", {})
     if not isinstance(emulators, dict):
         raise ConfigError(f"{path}: 'emulators' must be an object")
     ports = dict(DEFAULT_PORTS)
