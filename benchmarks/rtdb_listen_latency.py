@@ -6,9 +6,8 @@ import threading
 import time
 
 import firebase_admin
-from firebase_admin import db
-
 from _common import embedded_emulators, summary_ms
+from firebase_admin import db
 
 SAMPLES = 300
 

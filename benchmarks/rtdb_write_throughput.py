@@ -1,4 +1,4 @@
-"""RTDB writes per second: firebase-admin `set()` against raw HTTP PUTs on a kept-alive connection."""
+"""RTDB writes per second: firebase-admin `set()` against raw HTTP PUTs on one keep-alive socket."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import json
 import time
 
 import firebase_admin
-from firebase_admin import db
-
 from _common import embedded_emulators
+from firebase_admin import db
 
 WRITES = 2000
 

@@ -1,4 +1,4 @@
-"""Starting and stopping the emulators together, in the caller's loop or on a thread of their own."""
+"""Starting and stopping the emulators together, in the caller's loop or on a thread."""
 
 from __future__ import annotations
 
@@ -81,7 +81,9 @@ def _create_service(name: str, project: str, config: EmulatorConfig, keepalive: 
 
         rules = config.database_rules
         rules_text = rules.read_text(encoding="utf-8") if rules and rules.is_file() else None
-        return DatabaseEmulator(project=project, keepalive_interval=keepalive, rules_text=rules_text)
+        return DatabaseEmulator(
+            project=project, keepalive_interval=keepalive, rules_text=rules_text
+        )
     if name == "firestore":
         try:
             from emulator.firestore.server import FirestoreEmulator
