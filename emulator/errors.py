@@ -8,10 +8,10 @@ name and a message; only the wire layers turn it into an HTTP status (RTDB) or a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Code(str, Enum):
+class Code(StrEnum):
     """Canonical status codes (google.rpc.Code names) used by both emulators."""
 
     INVALID_ARGUMENT = "INVALID_ARGUMENT"
@@ -27,7 +27,7 @@ class Code(str, Enum):
     INTERNAL = "INTERNAL"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: raising sets __traceback__ and context managers touch it
 class ServiceError(Exception):
     """A request the emulator refuses, as data: a canonical ``code`` and a ``message``."""
 

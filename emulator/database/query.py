@@ -1,0 +1,181 @@
+"""REST queries: ``orderBy`` with ``startAt`` / ``endAt`` / ``equalTo`` and a limit.
+
+Children are sorted by the index (``$key``, ``$value``, ``$priority`` or a child path) with ties
+broken by key, kept when ``startAt <= index <= endAt`` (bounds compare the index only, both
+inclusive), then cut by ``limitToFirst`` / ``limitToLast``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.database.ordering import OBJECT, key_order, priority_rank, value_rank
+from emulator.database.paths import Path, split_relative
+from emulator.database.values import (
+    Json,
+    Node,
+    as_array_if_dense,
+    children,
+    descend,
+    is_object,
+    leaf_value,
+    priority_of,
+    render,
+)
+from emulator.errors import invalid
+
+KEY, VALUE, PRIORITY = "$key", "$value", "$priority"
+#: the query parameters this module owns; any of them makes a request a query.
+PARAMS = ("orderBy", "startAt", "endAt", "equalTo", "limitToFirst", "limitToLast")
+
+
+class _Unbounded:
+    def __repr__(self) -> str:
+        return "UNBOUNDED"
+
+
+UNBOUNDED = _Unbounded()
+Bound = Json | _Unbounded
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query; ``child`` is the child path when ordering by child."""
+
+    order_by: str = PRIORITY
+    child: Path = ()
+    start: Bound = UNBOUNDED
+    end: Bound = UNBOUNDED
+    limit_first: int | None = None
+    limit_last: int | None = None
+
+    def select(self, node: Node | None) -> list[tuple[str, Node]] | None:
+        """The children of ``node`` the query keeps, in query order.
+
+        ``None`` means "not an object": leaves and absent nodes are returned unfiltered.
+        """
+        if not is_object(node):
+            return None
+        ranked = sorted(
+            (
+                (self._index(key, child), key_order(key), key, child)
+                for key, child in children(node)
+            ),
+            key=lambda entry: (entry[0], entry[1]),
+        )
+        if not isinstance(self.start, _Unbounded):
+            low = self._bound(self.start)
+            ranked = [e for e in ranked if e[0] >= low]
+        if not isinstance(self.end, _Unbounded):
+            high = self._bound(self.end)
+            ranked = [e for e in ranked if e[0] <= high]
+        if self.limit_first is not None:
+            ranked = ranked[: self.limit_first]
+        elif self.limit_last is not None:
+            ranked = ranked[len(ranked) - self.limit_last :] if self.limit_last else []
+        return [(key, child) for _, _, key, child in ranked]
+
+    def _index(self, key: str, node: Node) -> tuple[Any, ...]:
+        if self.order_by == KEY:
+            return key_order(key)
+        if self.order_by == PRIORITY:
+            return priority_rank(priority_of(node))
+        target = node if self.order_by == VALUE else descend(node, self.child)
+        return (OBJECT,) if is_object(target) else value_rank(leaf_value(target))
+
+    def _bound(self, value: Json) -> tuple[Any, ...]:
+        if self.order_by == KEY:
+            assert isinstance(value, str)
+            return key_order(value)
+        if self.order_by == PRIORITY:
+            return priority_rank(value)
+        return value_rank(value)
+
+
+def render_selection(node: Node | None, selected: list[tuple[str, Node]] | None) -> Json:
+    """Render a query result as a normal read would, keeping the query order.
+
+    A query that matches nothing in an existing object gives ``{}`` (unlike a missing node).
+    """
+    if selected is None:
+        return render(node)
+    if not selected:
+        return {}
+    return as_array_if_dense({key: render(child) for key, child in selected})
+
+
+def parse_query(params: Mapping[str, str]) -> Query | None:
+    """Build a ``Query`` from raw (already percent-decoded) parameters; ``None`` if not a query.
+
+    Raises ``ServiceError(INVALID_ARGUMENT)`` for malformed values or combinations.
+    """
+    if not any(name in params for name in PARAMS):
+        return None
+    order_by: str = PRIORITY
+    child: Path = ()
+    if "orderBy" in params:
+        requested = _json_param(params, "orderBy")
+        if not isinstance(requested, str) or not requested:
+            raise invalid("orderBy must be a valid JSON encoded path")
+        order_by = requested
+        if order_by not in (KEY, VALUE, PRIORITY):
+            child, is_priority = split_relative(order_by)
+            if is_priority:
+                order_by = PRIORITY
+            elif not child:
+                raise invalid("orderBy must be a valid JSON encoded path")
+    elif any(name in params for name in ("startAt", "endAt", "equalTo")):
+        raise invalid("orderBy must be defined when other query parameters are defined")
+    if "equalTo" in params and ("startAt" in params or "endAt" in params):
+        raise invalid("equalTo cannot be combined with startAt or endAt")
+    if "limitToFirst" in params and "limitToLast" in params:
+        raise invalid("limitToFirst and limitToLast cannot both be specified")
+    start = _bound_param(params, "startAt", order_by)
+    end = _bound_param(params, "endAt", order_by)
+    if "equalTo" in params:
+        start = end = _bound_param(params, "equalTo", order_by)
+    return Query(
+        order_by=order_by,
+        child=child,
+        start=start,
+        end=end,
+        limit_first=_limit_param(params, "limitToFirst"),
+        limit_last=_limit_param(params, "limitToLast"),
+    )
+
+
+def _json_param(params: Mapping[str, str], name: str) -> Json:
+    try:
+        value: Json = json.loads(params[name], parse_constant=_refuse)
+    except ValueError:
+        raise invalid(f"{name} must be a valid JSON value") from None
+    return value
+
+
+def _refuse(name: str) -> Json:
+    raise ValueError(name)
+
+
+def _bound_param(params: Mapping[str, str], name: str, order_by: str) -> Bound:
+    if name not in params:
+        return UNBOUNDED
+    value: Json = _json_param(params, name)
+    if order_by == KEY and not isinstance(value, str):
+        raise invalid(f'{name} must be a string when orderBy is "$key"')
+    if order_by == PRIORITY and isinstance(value, bool):
+        raise invalid(f'{name} must be null, a number or a string when orderBy is "$priority"')
+    if isinstance(value, dict | list):
+        raise invalid(f"{name} must be a JSON primitive")
+    return value
+
+
+def _limit_param(params: Mapping[str, str], name: str) -> int | None:
+    if name not in params:
+        return None
+    text = params[name]
+    if not text.isascii() or not text.isdigit():
+        raise invalid(f"{name} must be a non-negative integer")
+    return int(text)

@@ -1,0 +1,33 @@
+"""Security rules text: stored as given, checked to be JSON once comments are stripped.
+
+Rules are not evaluated yet (``Bearer owner`` and everyone else may read and write).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from emulator.database.values import Json
+from emulator.errors import invalid
+
+#: what firebase-tools' emulator assumes when no rules file is configured: open access.
+DEFAULT_RULES = '{\n  "rules": {\n    ".read": true,\n    ".write": true\n  }\n}\n'
+
+# Strings first, so "//" inside a string is not taken for a comment.
+_TOKENS = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/', re.DOTALL)
+
+
+def parse_rules(text: str) -> Json:
+    """The rules document as JSON (comments removed; trailing commas are not accepted).
+
+    Raises ``ServiceError(INVALID_ARGUMENT)`` when it is not a JSON object with ``"rules"``.
+    """
+    stripped = _TOKENS.sub(lambda m: m.group(0) if m.group(0).startswith('"') else " ", text)
+    try:
+        parsed: Json = json.loads(stripped)
+    except ValueError as exc:
+        raise invalid(f"Invalid rules: {exc}") from None
+    if not isinstance(parsed, dict) or "rules" not in parsed:
+        raise invalid('Invalid rules: expected an object with a top-level "rules" key')
+    return parsed

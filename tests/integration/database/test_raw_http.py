@@ -1,0 +1,251 @@
+"""What the SDK cannot send, over plain HTTP: priorities, export, ETags, rules, errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+
+NS = "demo-firebase-sync-default-rtdb"
+
+
+@pytest.fixture(autouse=True)
+def _clean(rtdb_app: Any) -> None:
+    """``rtdb_app`` empties the namespace before each test."""
+
+
+def test_write_responses(raw: Any) -> None:
+    put = raw.request("PUT", "/a.json", {"x": [1, 2], "e": {}})
+    assert (put.status, put.json()) == (200, {"x": [1, 2]})
+    assert put.headers["Content-Type"] == "application/json; charset=utf-8"
+    patch = raw.request("PATCH", "/a.json", {"y": 1, "x/0": None})
+    assert (patch.status, patch.json()) == (200, {"y": 1, "x/0": None})
+    post = raw.request("POST", "/list.json", "item")
+    assert post.status == 200 and list(post.json()) == ["name"] and len(post.json()["name"]) == 20
+    delete = raw.request("DELETE", "/a.json")
+    assert (delete.status, delete.json()) == (200, None)
+    assert raw.request("GET", "/a.json").json() is None
+
+
+def test_print_silent_and_pretty(raw: Any) -> None:
+    silent = raw.request("PUT", "/a.json", {"b": 1}, query="print=silent")
+    assert (silent.status, silent.body) == (204, b"")
+    assert raw.request("GET", "/a.json", query="print=silent").status == 204
+    pretty = raw.request("GET", "/a.json", query="print=pretty")
+    assert json.loads(pretty.body) == {"b": 1} and b"\n" in pretty.body
+
+
+def test_priorities_and_format_export(raw: Any) -> None:
+    data = {
+        "a": {".value": 1, ".priority": 3},
+        "b": {"x": 1, ".priority": "p"},
+        "c": {".value": "s", ".priority": 1},
+        ".priority": 9,
+    }
+    raw.request("PUT", "/p.json", data)
+    assert raw.request("GET", "/p.json").json() == {"a": 1, "b": {"x": 1}, "c": "s"}
+    assert raw.request("GET", "/p.json", query="format=export").json() == data
+    assert raw.request("GET", "/p/b/.priority.json").json() == "p"
+    assert raw.request("PUT", "/p/b/.priority.json", 5).json() == 5
+    assert raw.request("GET", "/p/b.json", query="format=export").json() == {"x": 1, ".priority": 5}
+    ordered = raw.request("GET", "/p.json", query="orderBy=%22$priority%22")
+    assert list(json.loads(ordered.body)) == ["c", "a", "b"]
+    limited = raw.request("GET", "/p.json", query="orderBy=%22$priority%22&startAt=4")
+    assert limited.json() == {"b": {"x": 1}}
+    # an update keeps the parent's priority; a set replaces it
+    raw.request("PATCH", "/p/b.json", {"y": 2})
+    assert raw.request("GET", "/p/b/.priority.json").json() == 5
+    raw.request("PUT", "/p/b.json", {"y": 2})
+    assert raw.request("GET", "/p/b/.priority.json").json() is None
+
+
+def test_server_order_of_key_queries(raw: Any) -> None:
+    raw.request("PUT", "/k.json", {key: 1 for key in ["b", "10", "9", "-1", "a", "2147483648"]})
+    result = raw.request("GET", "/k.json", query='orderBy="$key"&limitToFirst=4')
+    assert list(json.loads(result.body)) == ["-1", "9", "10", "2147483648"]
+    nothing = raw.request("GET", "/k.json", query='orderBy="$key"&equalTo="zzz"')
+    assert nothing.json() == {}
+
+
+def test_shallow_is_lenient_with_limits(raw: Any) -> None:
+    raw.request("PUT", "/s.json", {"a": {"x": 1}, "b": 2, "c": 3})
+    got = raw.request("GET", "/s.json", query="shallow=true&limitToFirst=1")
+    assert got.json() == {"a": True}
+
+
+def test_method_override(raw: Any) -> None:
+    override = {"X-HTTP-Method-Override": "PUT"}
+    assert raw.request("POST", "/o.json", {"a": 1}, headers=override).json() == {"a": 1}
+    override["X-HTTP-Method-Override"] = "PATCH"
+    raw.request("POST", "/o.json", {"b": 2}, headers=override)
+    assert raw.request("GET", "/o.json").json() == {"a": 1, "b": 2}
+    override["X-HTTP-Method-Override"] = "DELETE"
+    raw.request("POST", "/o.json", None, data=b"", headers=override)
+    assert raw.request("GET", "/o.json").json() is None
+    override["X-HTTP-Method-Override"] = "BREW"
+    assert raw.request("POST", "/o.json", 1, headers=override).status == 400
+
+
+def test_etags(raw: Any) -> None:
+    raw.request("PUT", "/e.json", {"v": 1})
+    first = raw.request("GET", "/e.json", headers={"X-Firebase-ETag": "true"})
+    etag = first.headers["ETag"]
+    unchanged = raw.request("GET", "/e.json", headers={"if-none-match": etag})
+    assert (unchanged.status, unchanged.headers["ETag"]) == (304, etag)
+    stale = raw.request("PUT", "/e.json", {"v": 2}, headers={"if-match": "nope"})
+    assert (stale.status, stale.headers["ETag"], stale.json()) == (412, etag, {"v": 1})
+    fresh = raw.request("PUT", "/e.json", {"v": 2}, headers={"if-match": etag})
+    assert fresh.status == 200 and fresh.headers["ETag"] != etag
+    changed = raw.request("GET", "/e.json", headers={"if-none-match": etag})
+    assert (changed.status, changed.json()) == (200, {"v": 2})
+    assert changed.headers["ETag"] == fresh.headers["ETag"]
+    refused = raw.request("DELETE", "/e.json", headers={"if-match": etag})
+    assert refused.status == 412
+    deleted = raw.request("DELETE", "/e.json", headers={"if-match": fresh.headers["ETag"]})
+    assert deleted.status == 200
+    assert raw.request("GET", "/e.json").json() is None
+
+
+def test_overlapping_and_non_object_patch(raw: Any) -> None:
+    raw.request("PUT", "/a.json", {"b": {"c": 1}})
+    for body in ({"b": 1, "b/c": 2}, [1, 2], "text", {"ok": 1, "b/c/": 2, "b/c": 3}):
+        response = raw.request("PATCH", "/a.json", body)
+        assert response.status == 400 and "error" in response.json()
+    assert raw.request("GET", "/a.json").json() == {"b": {"c": 1}}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"",
+        b"NaN",
+        b"{'a': 1}",
+        b"\xff",
+        b'{"a": 1} trailing',
+        b'{"a.b": 1}',
+        b'{"t": {".sv": "never"}}',
+    ],
+)
+def test_bad_bodies_change_nothing(raw: Any, body: bytes) -> None:
+    raw.request("PUT", "/keep.json", {"x": 1})
+    for method in ("PUT", "PATCH", "POST"):
+        response = raw.request(method, "/keep.json", data=body)
+        assert response.status == 400, (method, body)
+        assert isinstance(response.json()["error"], str)
+    assert raw.request("GET", "/.json").json() == {"keep": {"x": 1}}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "orderBy=$key",
+        'orderBy="$key"&startAt=5',
+        'orderBy="a"&limitToFirst=abc',
+        'orderBy="a"&limitToFirst=1&limitToLast=1',
+        'orderBy="a"&equalTo="x',
+        "startAt=1",
+        "shallow=maybe",
+        "print=loud",
+        "format=weird",
+        "writeSizeLimit=huge",
+    ],
+)
+def test_bad_query_parameters(raw: Any, query: str) -> None:
+    response = raw.request("GET", "/x.json", query=query)
+    assert response.status == 400 and "error" in response.json()
+
+
+def test_bad_namespace(raw: Any) -> None:
+    raw.ns = "../../etc"
+    response = raw.request("PUT", "/x.json", 1)
+    assert response.status == 400 and "error" in response.json()
+
+
+@pytest.mark.parametrize("limit", ["tiny", "small", "medium", "large", "unlimited"])
+def test_write_size_limits_are_accepted(raw: Any, limit: str) -> None:
+    assert raw.request("PUT", "/w.json", 1, query=f"writeSizeLimit={limit}").status == 200
+
+
+@pytest.mark.parametrize("path", ["/a%2Fb.json", "/a$b.json", "/a%23b.json", "/a/%5B0%5D.json"])
+def test_invalid_keys_in_paths(raw: Any, path: str) -> None:
+    assert raw.request("PUT", path, 1).status == 400
+    assert raw.request("GET", path).status == 400
+
+
+def test_oversize_string_is_refused(raw: Any) -> None:
+    response = raw.request("PUT", "/big.json", "x" * (10 * 1024 * 1024 + 1))
+    assert response.status == 400
+    assert raw.request("GET", "/big.json").json() is None
+
+
+def test_paths_must_end_in_json(raw: Any) -> None:
+    response = raw.request("GET", "/a")
+    assert response.status == 404 and "error" in response.json()
+
+
+def test_reset_by_put_null_and_delete_at_root(raw: Any) -> None:
+    raw.request("PUT", "/.json", {"a": 1})
+    raw.request("PUT", "/.json", data=b"null")
+    assert raw.request("GET", "/.json").json() is None
+    raw.request("PUT", "/.json", {"a": 1})
+    raw.request("DELETE", "/.json")
+    assert raw.request("GET", "/.json").json() is None
+
+
+def test_rules_are_stored_as_given(raw: Any) -> None:
+    text = '{\n  // owner only\n  "rules": {".read": "auth != null", ".write": false}\n}\n'
+    put = raw.request("PUT", "/.settings/rules.json", data=text.encode())
+    assert put.status == 200
+    assert raw.request("GET", "/.settings/rules.json").body.decode() == text
+    strict = raw.request("GET", "/.settings/rules.json", query="format=strict")
+    assert strict.json() == {"rules": {".read": "auth != null", ".write": False}}
+    assert raw.request("PUT", "/.settings/rules.json", data=b"{not json").status == 400
+    assert raw.request("GET", "/.settings/rules.json").body.decode() == text
+    raw.request("PUT", "/.settings/rules.json", data=b'{"rules": {".read": true, ".write": true}}')
+
+
+def test_inspect_databases(raw: Any) -> None:
+    raw.ns = "demo-inspected"
+    raw.request("PUT", "/x.json", 1)
+    names = [entry["name"] for entry in raw.request("GET", "/.inspect/databases.json").json()]
+    assert {"demo-inspected", NS} <= set(names)
+    raw.request("DELETE", "/.json")
+
+
+def test_namespace_from_host_header(database_emulator_host: str, raw: Any) -> None:
+    port = int(database_emulator_host.rsplit(":", 1)[1])
+    request = (
+        "PUT /hosted.json HTTP/1.1\r\nHost: demo-hosted.localhost\r\nContent-Length: 1\r\n"
+        "Connection: close\r\n\r\n1"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request.encode())
+        assert sock.recv(100).startswith(b"HTTP/1.1 200")
+    raw.ns = "demo-hosted"
+    assert raw.request("GET", "/hosted.json").json() == 1
+    raw.request("DELETE", "/.json")
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"\x00\x01\x02garbage\r\n\r\n",
+        b"GET /x.json HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n",
+        b"BREW /x.json HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"PUT /x.json HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n{",  # then hang up
+        b"GET /%ZZ%.json?ns=%%%&orderBy=%E0%A4 HTTP/1.1\r\nHost: a\r\n\r\n",
+    ],
+)
+def test_malformed_requests_keep_the_server_up(
+    database_emulator_host: str, raw: Any, garbage: bytes
+) -> None:
+    port = int(database_emulator_host.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(garbage)
+        sock.shutdown(socket.SHUT_WR)
+        reply = sock.recv(200)
+    assert not reply.startswith(b"HTTP/1.1 5"), reply
+    assert raw.request("PUT", "/alive.json", True).status == 200

@@ -1,0 +1,142 @@
+"""Normalising writes and rendering reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from emulator.database.values import (
+    Normaliser,
+    as_array_if_dense,
+    etag,
+    parse_json,
+    render,
+    shallow,
+)
+from emulator.errors import ServiceError
+
+NOW = 1_700_000_000_000
+
+
+def norm(value: Any, existing: Any = None, depth: int = 0) -> Any:
+    return Normaliser(NOW).normalise(value, depth, existing)
+
+
+def test_null_and_empty_objects_vanish() -> None:
+    assert norm(None) is None
+    assert norm({}) is None
+    assert norm({"a": {"b": {}}, "c": None}) is None
+    assert norm({"a": {"b": {}}, "c": 1}) == {"c": 1}
+
+
+def test_arrays_are_stored_as_objects() -> None:
+    assert norm([1, None, "x"]) == {"0": 1, "2": "x"}
+    assert norm([]) is None
+
+
+def test_array_rendering_dense_and_sparse() -> None:
+    assert render({"0": "a", "1": "b", "3": "d"}) == ["a", "b", None, "d"]
+    assert render({"0": "a", "5": "f"}) == {"0": "a", "5": "f"}
+    assert render({"1": "a"}) == [None, "a"]  # max 1 < 2 * count 1
+    assert render({"2": "a"}) == {"2": "a"}
+    assert render({"1": "a", "2": "b"}) == [None, "a", "b"]
+    assert render({"00": "a"}) == {"00": "a"}
+    assert as_array_if_dense({}) is None
+
+
+def test_render_sorts_keys_in_firebase_order() -> None:
+    rendered = render({"b": 1, "10": 2, "a": 3, "9": 4, "-1": 5})
+    assert isinstance(rendered, dict)
+    assert list(rendered) == ["-1", "9", "10", "a", "b"]
+
+
+def test_server_timestamp_and_increment() -> None:
+    assert norm({".sv": "timestamp"}) == NOW
+    assert norm({".sv": {"increment": 2}}) is not None
+    assert norm({".sv": {"increment": 2}}, existing=5) == 7
+    assert norm({".sv": {"increment": 2.5}}, existing={".value": 1, ".priority": 3}) == 3.5
+    assert norm({".sv": {"increment": 2}}, existing="text") == 2
+    assert norm({".sv": {"increment": 2}}, existing=None) == 2
+    # resolved per node, against the data each node replaces
+    assert norm({"n": {".sv": {"increment": 1}}, "t": {".sv": "timestamp"}}, {"n": 41}) == {
+        "n": 42,
+        "t": NOW,
+    }
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {".sv": "nope"},
+        {".sv": {"increment": "1"}},
+        {".sv": {"increment": True}},
+        {".sv": "timestamp", "x": 1},
+        {"a.b": 1},
+        {"ok": {"bad/key": 1}},
+        {".value": 1, "child": 2},
+        {".priority": True, "a": 1},
+        {".priority": {"x": 1}, "a": 1},
+    ],
+)
+def test_invalid_writes(bad: Any) -> None:
+    with pytest.raises(ServiceError):
+        norm(bad)
+
+
+def test_priorities() -> None:
+    assert norm({".value": 5, ".priority": 1}) == {".value": 5, ".priority": 1}
+    assert norm({".value": 5, ".priority": None}) == 5
+    assert norm({"a": 1, ".priority": "p"}) == {"a": 1, ".priority": "p"}
+    assert norm({".priority": 1}) is None
+    assert norm({".value": {"a": 1}, ".priority": 2}) == {"a": 1, ".priority": 2}
+    assert render({"a": {".value": 5, ".priority": 1}, ".priority": 2}) == {"a": 5}
+
+
+def test_depth_limit_counts_nesting() -> None:
+    deep: Any = 1
+    for _ in range(32):
+        deep = {"k": deep}
+    assert norm(deep) is not None
+    with pytest.raises(ServiceError):
+        norm({"k": deep})
+    with pytest.raises(ServiceError):
+        norm(deep, depth=1)
+
+
+def test_parse_json_refuses_non_json() -> None:
+    assert parse_json(b'{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
+    for bad in (b"", b"{", b"NaN", b"[Infinity]", b"\xff\xfe", b"{'a': 1}"):
+        with pytest.raises(ServiceError):
+            parse_json(bad)
+
+
+def test_shallow() -> None:
+    assert shallow({"a": {"b": 1}, "c": 2}) == {"a": True, "c": True}
+    assert shallow({".value": 3, ".priority": 1}) == 3
+    assert shallow(None) is None
+
+
+def test_etag_tracks_value_and_priority() -> None:
+    assert etag({"a": 1}) == etag({"a": 1})
+    assert etag({"a": 1}) != etag({"a": 2})
+    assert etag({"a": 1}) != etag({"a": 1, ".priority": 1})
+    assert etag(None) != etag(0)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text("abc019", min_size=1, max_size=3), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_normalising_is_idempotent_through_render(value: Any) -> None:
+    stored = norm(value)
+    assert norm(render(stored)) == stored
