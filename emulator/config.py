@@ -34,12 +34,12 @@ class EmulatorConfig:
 
 
 def _rules_path(section: object, base: Path) -> Path | None:
-    if isinstance(section, dict) and isinstance(section.get("rules"), str):
-        return base / section["rules"]
-    if isinstance(section, list):  # multi-instance form: [{"instance": ..., "rules": ...}]
-        for entry in section:
-            if isinstance(entry, dict) and isinstance(entry.get("rules"), str):
-                return base / entry["rules"]
+    # Single form {"rules": ...}, or multi-instance form [{"instance": ..., "rules": ...}].
+    entries = section if isinstance(section, list) else [section]
+    for entry in entries:
+        rules = entry.get("rules") if isinstance(entry, dict) else None
+        if isinstance(rules, str):
+            return base / rules
     return None
 
 

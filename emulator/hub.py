@@ -33,11 +33,13 @@ class Hub:
     async def start(self, host: str, port: int) -> int:
         self._runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=False)
-        await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # set by start()
-        return int(server.sockets[0].getsockname()[1])
+        try:
+            await web.TCPSite(self._runner, host, port).start()
+        except BaseException:
+            await self._runner.cleanup()
+            self._runner = None
+            raise
+        return int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -157,7 +157,7 @@ def firestore_client(emulators: EmulatorHosts) -> Iterator[Any]:
     try:
         yield client
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
@@ -170,4 +170,4 @@ async def async_firestore_client(emulators: EmulatorHosts) -> Any:
     try:
         yield client
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
