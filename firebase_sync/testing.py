@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from emulator.config import DEFAULT_PROJECT
-from emulator.suite import EmulatorSuite
+from emulator.suite import EmulatorSuite, ThreadedSuite
 
 DATABASE_HOST_VARIABLE = "FIREBASE_DATABASE_EMULATOR_HOST"
 FIRESTORE_HOST_VARIABLE = "FIRESTORE_EMULATOR_HOST"
@@ -39,7 +39,8 @@ class EmulatorHosts:
     project: str
     database_host: str
     firestore_host: str
-    embedded: bool
+    #: the embedded suite, when the fixtures started it (tests may reach its test hooks).
+    embedded: ThreadedSuite | None = None
 
     @property
     def database_namespace(self) -> str:
@@ -111,7 +112,7 @@ def emulators() -> Iterator[EmulatorHosts]:
     if database_host and firestore_host:
         verify_database_emulator(database_host)
         verify_firestore_emulator(firestore_host)
-        yield EmulatorHosts(project, database_host, firestore_host, embedded=False)
+        yield EmulatorHosts(project, database_host, firestore_host)
         return
     # Short keep-alives keep firebase-admin's listener close() fast (it wakes on the next byte).
     suite = EmulatorSuite(project=project, free_ports=True, with_hub=False, database_keepalive=0.25)
@@ -121,7 +122,7 @@ def emulators() -> Iterator[EmulatorHosts]:
     saved = {key: os.environ.get(key) for key in running.environment()}
     os.environ.update(running.environment())
     try:
-        yield EmulatorHosts(project, running.database_host, running.firestore_host, embedded=True)
+        yield EmulatorHosts(project, running.database_host, running.firestore_host, threaded)
     finally:
         threaded.stop()
         for key, value in saved.items():

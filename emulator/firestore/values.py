@@ -85,11 +85,13 @@ def is_nan(v: Any) -> bool:
 
 
 def number(v: Any) -> int | float:
-    return v.integer_value if kind(v) == "integer_value" else v.double_value
+    if kind(v) == "integer_value":
+        return int(v.integer_value)
+    return float(v.double_value)
 
 
 def _cmp(a: Any, b: Any) -> int:
-    return (a > b) - (a < b)
+    return int(a > b) - int(a < b)
 
 
 def _cmp_numbers(a: int | float, b: int | float) -> int:

@@ -1,0 +1,55 @@
+"""Fixtures for the Firestore emulator tests.
+
+The emulator, ``firestore_client`` and ``async_firestore_client`` come from the shared plugin
+(``firebase_sync.testing``); ``firestore_emulator`` reaches the embedded emulator's hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from emulator.firestore import FirestoreEmulator
+from firebase_sync.testing import EmulatorHosts
+
+PROJECT = "demo-firebase-sync"
+
+
+@dataclass
+class RunningEmulator:
+    """The session's emulator, its port and the loop it runs on."""
+
+    emulator: FirestoreEmulator
+    port: int
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def http(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        req = urllib.request.Request(f"http://{self.host}{path}", data=body, method=method)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read()
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def reset(self) -> None:
+        self.http("DELETE", f"/emulator/v1/projects/{PROJECT}/databases/(default)/documents")
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(emulators: EmulatorHosts) -> RunningEmulator:
+    """The embedded emulator behind the shared fixtures, for tests that use its test hooks."""
+    if emulators.embedded is None:
+        pytest.skip("needs the embedded emulator's test hooks")
+    suite = emulators.embedded
+    emulator = suite.suite.services["firestore"]
+    assert isinstance(emulator, FirestoreEmulator)
+    port = int(emulators.firestore_host.rsplit(":", 1)[1])
+    return RunningEmulator(emulator, port, suite.loop)

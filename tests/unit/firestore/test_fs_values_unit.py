@@ -1,0 +1,131 @@
+"""Value ordering against the client's own comparator, field paths, limits."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from google.cloud.firestore_v1._helpers import encode_value
+from google.cloud.firestore_v1.order import Order
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from emulator.errors import ServiceError
+from emulator.firestore import values
+
+DOCS = "projects/p/databases/(default)/documents"
+
+
+def pb(v: Any) -> Any:
+    return encode_value(v)._pb
+
+
+def ref(path: str) -> Any:
+    out = values.Value()
+    out.reference_value = f"{DOCS}/{path}"
+    return out
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([2**53, 2**53 + 1, 2.0**53, -0.0, 0, 0.0]),
+    st.text(max_size=4),
+    st.binary(max_size=4),
+)
+plain_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(scalars, max_size=3),
+        st.dictionaries(st.text(min_size=2, max_size=3), inner, max_size=3),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(plain_values, plain_values)
+def test_order_matches_client_comparator(a: Any, b: Any) -> None:
+    va, vb = pb(a), pb(b)
+    assert values.compare(va, vb) == Order.compare(va, vb)
+    assert values.compare(vb, va) == -values.compare(va, vb)
+
+
+def test_cross_type_ranks() -> None:
+    ordered = [None, False, True, math.nan, -math.inf, -1, 0, 0.5, 1, 2**53, 2**53 + 1,
+               math.inf, "", "a", "é", b"", b"\x00", [], [1], {"__type__": "__vector__",
+                                                             "value": [1.0]}, {}, {"a": 1}]
+    pbs = [pb(v) for v in ordered]
+    for i in range(len(pbs) - 1):
+        assert values.compare(pbs[i], pbs[i + 1]) <= 0, (ordered[i], ordered[i + 1])
+
+
+def test_reference_order_segments_and_legacy_ids() -> None:
+    names = ["c/__id-9223372036854775808__", "c/__id5__", "c/1", "c/A", "c/a", "c/a/s/x",
+             "c\0/__id-9223372036854775808__", "ca/b"]
+    refs = [ref(n) for n in names]
+    for i in range(len(refs) - 1):
+        assert values.compare(refs[i], refs[i + 1]) < 0, (names[i], names[i + 1])
+
+
+def test_query_equality() -> None:
+    assert values.query_equal(pb(1), pb(1.0))
+    assert values.query_equal(pb(-0.0), pb(0))
+    assert not values.query_equal(pb(math.nan), pb(math.nan))
+    assert values.transform_equal(pb(math.nan), pb(math.nan))
+    assert not values.query_equal(pb(1), pb("1"))
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("a", ("a",)),
+        ("a.b.c", ("a", "b", "c")),
+        ("`a.b`.c", ("a.b", "c")),
+        ("`we\\`ird`.`back\\\\slash`", ("we`ird", "back\\slash")),
+        ("`1`", ("1",)),
+        ("__name__", ("__name__",)),
+    ],
+)
+def test_field_paths_round_trip(text: str, parts: tuple[str, ...]) -> None:
+    assert values.parse_field_path(text) == parts
+    assert values.parse_field_path(values.format_field_path(parts)) == parts
+
+
+@pytest.mark.parametrize("bad", ["", ".", "a.", ".a", "a..b", "`a", "a`b`", "`a`b"])
+def test_bad_field_paths(bad: str) -> None:
+    with pytest.raises(ServiceError):
+        values.parse_field_path(bad)
+
+
+def test_field_path_size_limit() -> None:
+    with pytest.raises(ServiceError, match="1500 bytes"):
+        values.parse_field_path("a" * 1501)
+
+
+def test_set_get_delete_nested() -> None:
+    doc = values.Document()
+    values.set_field(doc.fields, ("a", "b", "c"), pb(1))
+    assert values.get_field(doc.fields, ("a", "b", "c")).integer_value == 1
+    values.set_field(doc.fields, ("a", "b"), pb("x"))
+    assert values.get_field(doc.fields, ("a", "b", "c")) is None
+    values.delete_field(doc.fields, ("a", "b"))
+    assert dict(doc.fields["a"].map_value.fields) == {}
+
+
+def test_document_names() -> None:
+    values.validate_document_name(f"{DOCS}/c/d")
+    for bad in (f"{DOCS}/c", "projects/p/documents/c/d", f"{DOCS}/c/__x__", f"{DOCS}/c/.."):
+        with pytest.raises(ServiceError):
+            values.validate_document_name(bad)
+
+
+def test_nested_arrays_rejected() -> None:
+    v = values.Value()
+    inner = v.array_value.values.add()
+    inner.array_value.SetInParent()
+    with pytest.raises(ServiceError, match="array"):
+        values.validate_value(v)
