@@ -1,0 +1,1 @@
+"""Wire codecs and listen state machines: pure functions and classes, no I/O."""

@@ -1,0 +1,192 @@
+"""Plain data to Realtime Database JSON and back, keys and paths validated.
+
+Datetimes are stored as fixed-width UTC ISO-8601 strings with microseconds
+(``2024-05-01T12:00:00.000000Z``): text order is time order, so ``order_by_child`` works on
+them, and nothing is lost. Reading, pydantic also accepts epoch milliseconds, which is what
+RTDB's server timestamp ``{".sv": "timestamp"}`` writes. Bytes are standard base64.
+
+RTDB keeps neither ``null`` nor empty objects or arrays, and stores arrays as objects with
+integer keys. :func:`restore_for_model` undoes that using the model's annotations.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import math
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import pydantic
+
+from ..errors import ValidationFailed
+from ..models import GeoPoint, Reference
+from .documents import utc
+
+__all__ = [
+    "decode_datetime",
+    "encode_datetime",
+    "encode_value",
+    "restore_for_model",
+    "split_path",
+    "validate_key",
+]
+
+_FORBIDDEN_KEY_CHARS = frozenset(".$#[]/")
+_MAX_KEY_BYTES = 768
+_MAX_DEPTH = 32
+
+
+def validate_key(key: str, *, path: str | None = None, field: str | None = None) -> str:
+    """Return ``key`` if RTDB accepts it as a child name, else raise ValidationFailed."""
+    problem = None
+    if not key:
+        problem = "keys cannot be empty"
+    elif any(ch in _FORBIDDEN_KEY_CHARS or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in key):
+        problem = f"key {key!r} contains one of . $ # [ ] / or a control character"
+    elif len(key.encode()) > _MAX_KEY_BYTES:
+        problem = f"key longer than {_MAX_KEY_BYTES} bytes"
+    if problem:
+        raise ValidationFailed(problem, path=path, field=field or key)
+    return key
+
+
+def split_path(path: str) -> list[str]:
+    """The validated segments of an RTDB path (``"/a/b"`` -> ``["a", "b"]``; root -> ``[]``)."""
+    segments = [s for s in path.split("/") if s]
+    for segment in segments:
+        validate_key(segment, path=path, field=segment)
+    return segments
+
+
+def encode_datetime(value: dt.datetime) -> str:
+    """Fixed-width UTC text, ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (naive counts as UTC)."""
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def decode_datetime(value: str | int | float) -> dt.datetime:
+    """Parse what :func:`encode_datetime` writes, or epoch milliseconds."""
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+    return utc(dt.datetime.fromisoformat(value))
+
+
+def encode_value(value: Any, *, path: str | None = None, field: str = "", depth: int = 0) -> Any:
+    """Encode plain data as JSON-ready data by the module's rules."""
+    if depth > _MAX_DEPTH:
+        raise ValidationFailed(f"nested deeper than {_MAX_DEPTH} levels", path=path, field=field)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationFailed("NaN and infinity cannot be stored", path=path, field=field)
+        return value
+    if isinstance(value, dt.datetime):
+        return encode_datetime(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, GeoPoint):
+        return {"latitude": value.latitude, "longitude": value.longitude}
+    if isinstance(value, Reference):
+        return value.path
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            child = f"{field}.{key}" if field else str(key)
+            validate_key(key, path=path, field=child)
+            out[key] = encode_value(item, path=path, field=child, depth=depth + 1)
+        return out
+    if isinstance(value, list):
+        return [
+            encode_value(item, path=path, field=f"{field}.{i}", depth=depth + 1)
+            for i, item in enumerate(value)
+        ]
+    raise ValidationFailed(
+        f"cannot store a value of type {type(value).__name__}", path=path, field=field
+    )
+
+
+def restore_for_model(model: type[pydantic.BaseModel], data: Any) -> Any:
+    """Undo RTDB's storage quirks for ``model``: base64 bytes, dropped empties, array objects.
+
+    Returns data ready for ``model.model_validate``; anything it does not recognise is left
+    for pydantic to judge.
+    """
+    if not isinstance(data, Mapping):
+        return data
+    out = dict(data)
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if key in out:
+            out[key] = _restore(info.annotation, out[key])
+        elif info.is_required():
+            empty = _empty_for(info.annotation)
+            if empty is not _NO_EMPTY:
+                out[key] = empty
+    return out
+
+
+_NO_EMPTY = object()
+
+
+def _empty_for(annotation: Any) -> Any:
+    """What RTDB would have dropped for this annotation: None, [] or {} (else _NO_EMPTY)."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args:
+            return None
+        return _NO_EMPTY
+    if annotation in (list, set, frozenset, tuple) or origin in (list, set, frozenset):
+        return []
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return []
+    if annotation is dict or origin in (dict, Mapping, typing.Mapping):
+        return {}
+    return _NO_EMPTY
+
+
+def _restore(annotation: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _restore(args[0], value)
+    if annotation is bytes and isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error:
+            return value
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        return _restore(non_none[0], value) if len(non_none) == 1 else value
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return restore_for_model(annotation, value)
+    if origin in (list, set, frozenset, tuple) or annotation in (list, set, frozenset, tuple):
+        items = _as_list(value)
+        if items is None:
+            return value
+        item_type = args[0] if args and (origin is not tuple or args[-1] is Ellipsis) else Any
+        return [_restore(item_type, item) for item in items]
+    if origin in (dict, Mapping) and len(args) == 2 and isinstance(value, Mapping):
+        return {k: _restore(args[1], v) for k, v in value.items()}
+    return value
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    """A list from a JSON array, or from an object RTDB made of a sparse array."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, Mapping) and all(isinstance(k, str) and k.isdigit() for k in value):
+        if not value:
+            return []
+        size = max(int(k) for k in value) + 1
+        items: list[Any] = [None] * size
+        for key, item in value.items():
+            items[int(key)] = item
+        return items
+    return None

@@ -1,0 +1,1 @@
+"""Repositories: typed CRUD, queries and listeners over Firestore and the Realtime Database."""

@@ -1,0 +1,182 @@
+"""One Realtime Database endpoint over aiohttp: URL, namespace, credentials, errors.
+
+Resolved from a firebase-admin app the way the Admin SDK does it: a non-https
+``databaseURL`` (``http://host:port?ns=name``) is an emulator; an https URL goes to
+``FIREBASE_DATABASE_EMULATOR_HOST`` when that is set (namespace = first label of the host),
+to production otherwise. Emulators get ``Authorization: Bearer owner``; production gets an
+OAuth2 token from the app's credential, refreshed before it expires. Plain HTTP is refused
+for anything but an emulator, and tokens are never logged or put in error messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from ..errors import FirebaseSyncError, InvalidArgument, http_error, map_exception
+
+if TYPE_CHECKING:
+    import firebase_admin
+
+__all__ = ["Response", "RtdbEndpoint"]
+
+EMULATOR_VARIABLE = "FIREBASE_DATABASE_EMULATOR_HOST"
+_REFRESH_MARGIN = 300.0  # seconds before expiry at which a token is renewed
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class RtdbEndpoint:
+    """Where and as whom to talk to one database; owns an aiohttp session (``aclose``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        namespace: str | None,
+        *,
+        emulator: bool,
+        credential: Any = None,
+        auth_override: str | None = None,
+    ) -> None:
+        scheme = urllib.parse.urlsplit(base_url).scheme
+        if scheme != "https" and not emulator:
+            raise InvalidArgument("plain HTTP is only allowed to an emulator", path=base_url)
+        self.base_url = base_url.rstrip("/")
+        self.namespace = namespace
+        self.emulator = emulator
+        self._credential = credential
+        self._auth_override = auth_override
+        self._session: aiohttp.ClientSession | None = None
+        self._refresh_lock = asyncio.Lock()
+
+    @classmethod
+    def from_app(cls, app: firebase_admin.App | None = None) -> RtdbEndpoint:
+        """The endpoint a firebase-admin app's options and credential describe."""
+        import firebase_admin
+
+        app = app or firebase_admin.get_app()
+        url = app.options.get("databaseURL")
+        if not url:
+            raise InvalidArgument("the app has no databaseURL option")
+        override = app.options.get("databaseAuthVariableOverride", "_admin_")
+        auth_override = (
+            None if override == "_admin_" else json.dumps(override, separators=(",", ":"))
+        )
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "https":
+            namespace = urllib.parse.parse_qs(parts.query).get("ns", [""])[0]
+            if not namespace:
+                raise InvalidArgument(f"emulator databaseURL needs ?ns=: {url}")
+            base = f"{parts.scheme}://{parts.netloc}"
+            return cls(base, namespace, emulator=True, auth_override=auth_override)
+        host = os.environ.get(EMULATOR_VARIABLE)
+        namespace = parts.hostname.split(".")[0] if parts.hostname else None
+        if host:
+            if "//" in host:
+                raise InvalidArgument(f"{EMULATOR_VARIABLE} must be host:port, got {host!r}")
+            return cls(f"http://{host}", namespace, emulator=True, auth_override=auth_override)
+        credential = app.credential.get_credential()
+        return cls(
+            f"https://{parts.netloc}",
+            None,
+            emulator=False,
+            credential=credential,
+            auth_override=auth_override,
+        )
+
+    def url(self, path: str) -> str:
+        quoted = "/".join(urllib.parse.quote(s, safe="") for s in path.split("/") if s)
+        return f"{self.base_url}/{quoted}.json"
+
+    def params(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        params = dict(extra or {})
+        if self.namespace and self.emulator:
+            params["ns"] = self.namespace
+        if self._auth_override is not None:
+            params["auth_variable_override"] = self._auth_override
+        return params
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, connect=30, sock_read=None),
+            )
+        return self._session
+
+    async def authorization(self, *, refresh: bool = False) -> str:
+        """The ``Authorization`` header value; ``refresh`` forces a new token."""
+        if self.emulator:
+            return "Bearer owner"
+        credential = self._credential
+        async with self._refresh_lock:
+            expiry = getattr(credential, "expiry", None)
+            stale = expiry is None or expiry.timestamp() - time.time() < _REFRESH_MARGIN
+            if refresh or not credential.token or stale:
+                import google.auth.transport.requests
+
+                # google-auth refreshes synchronously; a short worker-thread hop keeps the
+                # loop free (it happens about once an hour, never per event).
+                request = google.auth.transport.requests.Request()
+                await asyncio.to_thread(credential.refresh, request)
+            return f"Bearer {credential.token}"
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (),
+    ) -> Response:
+        """One REST call; statuses >= 400 not in ``ok`` raise the mapped service error."""
+        send_headers = {"Authorization": await self.authorization(), **(headers or {})}
+        data = None
+        if body is not None or method in ("PUT", "POST", "PATCH"):
+            data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+            send_headers["Content-Type"] = "application/json"
+        try:
+            async with self.session.request(
+                method, self.url(path), params=self.params(params), data=data, headers=send_headers
+            ) as reply:
+                payload = await reply.read()
+                response = Response(reply.status, dict(reply.headers), payload)
+        except FirebaseSyncError:
+            raise
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise map_exception(exc, path=path) from exc
+        if response.status >= 400 and response.status not in ok:
+            raise http_error(response.status, _error_message(response), path=path)
+        return response
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def _error_message(response: Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.body[:200].decode(errors="replace")
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return str(body["error"])
+    return f"HTTP {response.status}"

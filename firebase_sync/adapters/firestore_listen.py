@@ -1,0 +1,170 @@
+"""Listening to Firestore natively on asyncio: the Listen RPC, no threads.
+
+One bidirectional Listen call per listener, opened on the gRPC channel of the client's async
+transport (so emulator routing and credentials are the client's own). Responses are read as
+raw protobufs and fed to :class:`~firebase_sync._wire.firestore_listen.ListenMachine`; each
+consistent snapshot becomes one :class:`~firebase_sync.change.Batch`.
+
+When the stream fails with a resumable status, the listener reports it, waits (exponential
+backoff with full jitter, reset once a sync succeeds) and reopens with the last resume token;
+the machine turns the server's catch-up into only the real differences. Permanent errors,
+and too many consecutive failures, are raised (and so reach the stream's consumer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import grpc
+
+from .._wire.documents import load_document
+from .._wire.firestore_listen import (
+    DEFAULT_TARGET_ID,
+    DocumentDelta,
+    ListenMachine,
+    ListenResponsePb,
+    listen_request,
+)
+from .._wire.firestore_values import decode_fields
+from ..change import Batch, Change, ChangeKind, ChangeMetadata, Source
+from ..errors import (
+    Aborted,
+    ConnectionLost,
+    FirebaseSyncError,
+    Internal,
+    InvalidArgument,
+    Unauthenticated,
+    Unknown,
+    map_exception,
+)
+from ..models import Document
+
+if TYPE_CHECKING:
+    from ..retry import Backoff
+    from ..stream import Sink
+    from .firestore import FirestoreQuery, FirestoreRepository
+
+__all__ = ["FirestoreListener"]
+
+T = TypeVar("T", bound=Document)
+
+_LISTEN_METHOD = "/google.firestore.v1.Firestore/Listen"
+# Statuses after which the official client reopens a Listen stream (besides transient ones).
+_RESUMABLE = (Aborted, Internal, Unknown, Unauthenticated, ConnectionLost)
+
+
+def is_resumable(error: FirebaseSyncError) -> bool:
+    """True if a Listen stream that failed with ``error`` should be reopened."""
+    return bool(error.retryable) or isinstance(error, _RESUMABLE)
+
+
+class FirestoreListener(Generic[T]):
+    """Listens to one query of a :class:`FirestoreRepository` for a change stream."""
+
+    def __init__(self, repo: FirestoreRepository[T], query: FirestoreQuery[T]) -> None:
+        if query.spec.limit_to_last is not None:
+            raise InvalidArgument("limit_to_last queries cannot be listened to; use limit")
+        self.repo = repo
+        self.query = query
+        self.source = Source("firestore", repo.source.path, query.description)
+        self.machine = ListenMachine([DEFAULT_TARGET_ID])
+        #: the decoded view, by key: the ``before`` of the next change
+        self.view: dict[str, T] = {}
+        self._root = f"{repo.database_name}/documents/"
+
+    def _request(self, resume_token: bytes | None) -> Any:
+        built = self.query.build()
+        parent, _ = built._parent._parent_info()
+        return listen_request(
+            self.repo.database_name,
+            parent,
+            built._to_protobuf(),
+            target_id=DEFAULT_TARGET_ID,
+            resume_token=resume_token,
+        )
+
+    def _open(self) -> grpc.aio.StreamStreamCall:
+        client = self.repo.client
+        channel: grpc.aio.Channel = client._firestore_api.transport.grpc_channel
+        method = channel.stream_stream(
+            _LISTEN_METHOD,
+            request_serializer=lambda request: request.SerializeToString(),
+            response_deserializer=ListenResponsePb.FromString,
+        )
+        call: grpc.aio.StreamStreamCall = method(metadata=client._rpc_metadata)
+        return call
+
+    async def run(self, sink: Sink[T]) -> None:
+        """Listen until cancelled; raise when the failure is permanent or retries run out."""
+        backoff = self.repo.reconnect.backoff()
+        while True:
+            error = await self._session(sink, backoff)
+            if not is_resumable(error) or backoff.exhausted:
+                raise error
+            delay = backoff.next_delay()
+            await sink.reconnecting(backoff.failures, delay, error)
+            await self.repo.reconnect.sleep(delay)
+
+    async def _session(self, sink: Sink[T], backoff: Backoff) -> FirebaseSyncError:
+        """One Listen call, until it breaks; returns why it ended."""
+        token = self.machine.begin_stream()
+        request = self._request(token)
+        call = self._open()
+        try:
+            # The request side stays open: half-closing it would end the listen.
+            await call.write(request)
+            sink.syncing()
+            while True:
+                response = await call.read()
+                if response is grpc.aio.EOF:
+                    return ConnectionLost(
+                        "the server ended the listen stream", path=self.source.path
+                    )
+                for snapshot in self.machine.feed(response):
+                    await sink.batch(self._batch(snapshot, sink))
+                    if snapshot.synced:
+                        backoff.reset()
+                if self.machine.restart_required:
+                    return ConnectionLost("existence filter mismatch: resyncing")
+        except asyncio.CancelledError:
+            raise
+        except FirebaseSyncError as exc:
+            if not is_resumable(exc):
+                raise
+            return exc
+        except Exception as exc:  # noqa: BLE001 -- every failure is classified, none dropped
+            error = map_exception(exc, path=self.source.path)
+            error.__cause__ = exc
+            return error
+        finally:
+            call.cancel()
+            # A traceback kept alive elsewhere would otherwise pin the call, and with it the
+            # channel's connection, after the channel is closed.
+            del call
+
+    def _batch(self, snapshot: Any, sink: Sink[T]) -> Batch[T]:
+        metadata = ChangeMetadata(read_time=snapshot.read_time, resumed=snapshot.resumed)
+        changes = tuple(self._change(delta, metadata) for delta in snapshot.changes)
+        synced = None
+        if snapshot.synced:
+            synced = sink.synced_marker(
+                resumed=snapshot.resumed, entries=snapshot.size, metadata=metadata
+            )
+        return Batch(self.source, changes, synced)
+
+    def _change(self, delta: DocumentDelta, metadata: ChangeMetadata) -> Change[T]:
+        path = delta.name.removeprefix(self._root)
+        key = self.repo.key_of(path)
+        before = self.view.get(key)
+        after = None
+        if delta.document is not None:
+            data = decode_fields(delta.document.fields, database=self.repo.database_name)
+            after = load_document(self.repo.model, key, data, path=path)
+            self.view[key] = after
+        else:
+            self.view.pop(key, None)
+        kind = delta.kind
+        if kind is ChangeKind.MODIFIED and before is None:
+            kind = ChangeKind.ADDED
+        return Change(self.source, key, kind, before, after, metadata)
