@@ -1,4 +1,4 @@
-"""The ``firebase-sync`` command: emulators today, admin commands as the kit grows."""
+"""``firebase-sync emulators:start|exec``: the embedded emulators, as firebase-tools runs them."""
 
 from __future__ import annotations
 
@@ -14,14 +14,9 @@ import click
 
 from emulator.config import DEFAULT_PROJECT, SERVICES, ConfigError, load_config
 from emulator.suite import DISPLAY_NAMES, EmulatorSuite, RunningSuite, SuiteError
+from firebase_sync.cli.group import main
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="firebase-sync")
-def main() -> None:
-    """Firebase data as live, typed, local state; and a Java-free Firebase emulator."""
 
 
 def _emulator_options(command: F) -> F:
