@@ -2,16 +2,20 @@
 Realtime Database, one asyncio change stream over both, and an in-memory store it keeps current.
 """
 
-from .adapters.firestore import (
-    FirestoreBatch,
-    FirestoreQuery,
-    FirestoreRepository,
-    FirestoreTransaction,
+import importlib as _importlib
+import typing as _typing
+
+from .change import (
+    Batch,
+    Change,
+    ChangeKind,
+    ChangeMetadata,
+    Event,
+    InvalidDocument,
+    Reconnecting,
+    Source,
+    Synced,
 )
-from .adapters.firestore_listen import FirestoreListener
-from .adapters.realtime import RealtimeQuery, RealtimeRepository
-from .adapters.realtime_listen import RealtimeListener
-from .change import Batch, Change, ChangeKind, ChangeMetadata, Event, Reconnecting, Source, Synced
 from .errors import (
     Aborted,
     AlreadyExists,
@@ -47,6 +51,39 @@ from .stream import (
     StreamStatistics,
 )
 
+if _typing.TYPE_CHECKING:
+    from .adapters.firestore import (
+        FirestoreBatch,
+        FirestoreQuery,
+        FirestoreRepository,
+        FirestoreTransaction,
+    )
+    from .adapters.firestore_listen import FirestoreListener
+    from .adapters.realtime import RealtimeQuery, RealtimeRepository
+    from .adapters.realtime_listen import RealtimeListener
+
+# The adapters pull in the Google client libraries (seconds to import); load them on first use
+# so that the CLI, the emulators and pure users of the store start fast.
+_LAZY = {
+    "FirestoreBatch": ".adapters.firestore",
+    "FirestoreQuery": ".adapters.firestore",
+    "FirestoreRepository": ".adapters.firestore",
+    "FirestoreTransaction": ".adapters.firestore",
+    "FirestoreListener": ".adapters.firestore_listen",
+    "RealtimeQuery": ".adapters.realtime",
+    "RealtimeRepository": ".adapters.realtime",
+    "RealtimeListener": ".adapters.realtime_listen",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 __all__ = [
     "Aborted",
     "AllOf",
@@ -71,6 +108,7 @@ __all__ = [
     "FirestoreTransaction",
     "GeoPoint",
     "InvalidArgument",
+    "InvalidDocument",
     "Listener",
     "NotFound",
     "PermissionDenied",

@@ -16,7 +16,6 @@ from firebase_sync._wire.rtdb_events import Absent
 from firebase_sync._wire.rtdb_order import RtdbQuerySpec, evaluate
 from firebase_sync.adapters._rtdb_http import RtdbEndpoint
 from firebase_sync.adapters.firestore import FirestoreRepository
-from firebase_sync.cli.group import main
 from firebase_sync.cli.targets import (
     TARGET,
     Connection,
@@ -67,7 +66,7 @@ def _repository(app: Any, collection: str) -> FirestoreRepository[Record]:
     return FirestoreRepository(Record, collection, app=app)
 
 
-@main.command("get")
+@click.command("get")
 @connection_options
 @click.argument("target", type=TARGET)
 @click.option("--pretty", is_flag=True, help="Indent the JSON output.")
@@ -89,7 +88,7 @@ def get_command(target: Target, project: str, database_url: str | None, pretty: 
     click.echo(dumps(_run(work), pretty=pretty))
 
 
-@main.command("set")
+@click.command("set")
 @connection_options
 @click.argument("target", type=TARGET)
 @click.argument("value")
@@ -115,7 +114,7 @@ def set_command(
     _run(work)
 
 
-@main.command("update")
+@click.command("update")
 @connection_options
 @click.argument("target", type=TARGET)
 @click.argument("fields")
@@ -137,7 +136,7 @@ def update_command(target: Target, fields: str, project: str, database_url: str 
     _run(work)
 
 
-@main.command("delete")
+@click.command("delete")
 @connection_options
 @click.argument("target", type=TARGET)
 def delete_command(target: Target, project: str, database_url: str | None) -> None:
@@ -155,7 +154,7 @@ def delete_command(target: Target, project: str, database_url: str | None) -> No
     _run(work)
 
 
-@main.command("query")
+@click.command("query")
 @connection_options
 @click.argument("target", type=TARGET)
 @click.option(

@@ -14,7 +14,6 @@ import click
 
 from emulator.config import DEFAULT_PROJECT, SERVICES, ConfigError, load_config
 from emulator.suite import DISPLAY_NAMES, EmulatorSuite, RunningSuite, SuiteError
-from firebase_sync.cli.group import main
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,7 +99,7 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-@main.command("emulators:start")
+@click.command("emulators:start")
 @_emulator_options
 def emulators_start(**options: Any) -> None:
     """Start the emulators and run until SIGINT or SIGTERM."""
@@ -119,7 +118,7 @@ def emulators_start(**options: Any) -> None:
     asyncio.run(run())
 
 
-@main.command("emulators:exec")
+@click.command("emulators:exec")
 @_emulator_options
 @click.argument("command")
 def emulators_exec(command: str, **options: Any) -> None:
