@@ -20,6 +20,9 @@ COMMANDS = {
     "delete": "firebase_sync.cli.data:delete_command",
     "query": "firebase_sync.cli.data:query_command",
     "watch": "firebase_sync.cli.watch:watch_command",
+    "demo": "firebase_sync.cli.demo:demo_command",
+    "export": "firebase_sync.cli.transfer:export_command",
+    "import": "firebase_sync.cli.transfer:import_command",
 }
 
 
