@@ -10,11 +10,12 @@ emulator, so a test can never touch production data.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,3 +173,71 @@ async def async_firestore_client(emulators: EmulatorHosts) -> Any:
         yield client
     finally:
         client.close()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+async def firestore_repository(emulators: EmulatorHosts) -> Any:
+    """A factory: ``firestore_repository(Model, "collection")`` on an emptied database.
+
+    Every repository made is closed after the test, on the test's own event loop.
+    """
+    from firebase_sync.adapters.firestore import FirestoreRepository
+
+    clear_firestore(emulators)
+    made: list[FirestoreRepository[Any]] = []
+
+    def make(model: type[Any], collection: str, **options: Any) -> FirestoreRepository[Any]:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import firestore
+
+        client = options.pop("client", None) or firestore.AsyncClient(
+            project=emulators.project, credentials=AnonymousCredentials()
+        )
+        repository = FirestoreRepository(model, collection, client=client, **options)
+        made.append(repository)
+        return repository
+
+    yield make
+    for repository in made:
+        await repository.client._firestore_api.transport.grpc_channel.close()
+
+
+@pytest.fixture
+async def realtime_repository(rtdb_app: Any) -> Any:
+    """A factory: ``realtime_repository(Model, "/path")`` on the emptied test namespace."""
+    from firebase_sync.adapters.realtime import RealtimeRepository
+
+    made: list[RealtimeRepository[Any]] = []
+
+    def make(model: type[Any], path: str, **options: Any) -> RealtimeRepository[Any]:
+        repository = RealtimeRepository(model, path, app=rtdb_app, **options)
+        made.append(repository)
+        return repository
+
+    yield make
+    for repository in made:
+        await repository.aclose()
+
+
+@pytest.fixture
+def store() -> Any:
+    """An empty ``Store`` (use ``await store.wait_for(predicate)`` to await a state)."""
+    from firebase_sync.store import Store
+
+    return Store()
+
+
+async def eventually(
+    predicate: Callable[[], bool | Awaitable[bool]],
+    timeout: float = 5.0,  # noqa: ASYNC109 (mirrors Store.wait_for)
+    interval: float = 0.02,
+) -> None:
+    """Wait until ``predicate()`` holds (it may be async); ``TimeoutError`` after ``timeout``."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = predicate()
+            if isinstance(result, Awaitable):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(interval)
