@@ -191,7 +191,8 @@ async def firestore_repository(emulators: EmulatorHosts) -> Any:
         from google.cloud import firestore
 
         client = options.pop("client", None) or firestore.AsyncClient(
-            project=emulators.project, credentials=AnonymousCredentials()
+            project=emulators.project,
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
         )
         repository = FirestoreRepository(model, collection, client=client, **options)
         made.append(repository)

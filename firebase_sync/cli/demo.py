@@ -117,7 +117,10 @@ async def _demo(console: Console, delay: float) -> bool:
         },
         name="firebase-sync-demo",
     )
-    other_client = firestore.Client(project=project, credentials=AnonymousCredentials())
+    other_client = firestore.Client(
+        project=project,
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+    )
     rtdb_products = db.reference("/products", app=app)
     async with AsyncExitStack() as stack:
         stack.callback(firebase_admin.delete_app, app)
@@ -167,7 +170,7 @@ async def _demo(console: Console, delay: float) -> bool:
 
         console.rule("4. the store against the backend")
         backend = {
-            ("firestore", snap.id): snap.to_dict()["price"]
+            ("firestore", snap.id): (snap.to_dict() or {})["price"]
             for snap in await asyncio.to_thread(
                 lambda: list(other_client.collection("products").stream())
             )

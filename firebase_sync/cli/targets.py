@@ -73,7 +73,7 @@ def parse_target(text: str) -> Target:
     return Target(scheme, path)  # type: ignore[arg-type]
 
 
-class TargetType(click.ParamType):
+class TargetType(click.ParamType):  # type: ignore[type-arg]  # generic in click 8.2+ only
     name = "TARGET"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
