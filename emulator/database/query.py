@@ -30,6 +30,8 @@ from emulator.errors import invalid
 KEY, VALUE, PRIORITY = "$key", "$value", "$priority"
 #: the query parameters this module owns; any of them makes a request a query.
 PARAMS = ("orderBy", "startAt", "endAt", "equalTo", "limitToFirst", "limitToLast")
+#: the largest limit accepted: a signed 32-bit integer, as the SDKs' wire protocol carries it.
+MAX_LIMIT = 2**31 - 1
 
 
 class _Unbounded:
@@ -150,7 +152,7 @@ def parse_query(params: Mapping[str, str]) -> Query | None:
 def _json_param(params: Mapping[str, str], name: str) -> Json:
     try:
         value: Json = json.loads(params[name], parse_constant=_refuse)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep for the parser
         raise invalid(f"{name} must be a valid JSON value") from None
     return value
 
@@ -176,6 +178,8 @@ def _limit_param(params: Mapping[str, str], name: str) -> int | None:
     if name not in params:
         return None
     text = params[name]
-    if not text.isascii() or not text.isdigit():
-        raise invalid(f"{name} must be a non-negative integer")
-    return int(text)
+    digits = text.lstrip("0") or "0"
+    # Length first: int() refuses over 4,300 digits (and is slow well before).
+    if not text.isascii() or not text.isdigit() or len(digits) > 10 or int(digits) > MAX_LIMIT:
+        raise invalid(f"{name} must be an integer from 0 to {MAX_LIMIT}")
+    return int(digits)

@@ -91,15 +91,23 @@ def json_response(
     value: Json, status: int = 200, headers: dict[str, str] | None = None, pretty: bool = False
 ) -> web.Response:
     """A JSON body (UTF-8, compact unless ``print=pretty``)."""
-    if pretty:
-        text = json.dumps(value, ensure_ascii=False, indent=2)
-    else:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        body = _dumps(value, pretty, ascii_only=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (stored data refuses them, but an error message may echo a header
+        # decoded with surrogateescape): ASCII escapes are still valid JSON and valid UTF-8.
+        body = _dumps(value, pretty, ascii_only=True).encode("ascii")
     return web.Response(
-        body=text.encode("utf-8"),
+        body=body,
         status=status,
         headers={"Content-Type": JSON_TYPE, **(headers or {})},
     )
+
+
+def _dumps(value: Json, pretty: bool, *, ascii_only: bool) -> str:
+    if pretty:
+        return json.dumps(value, ensure_ascii=ascii_only, indent=2)
+    return json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
 
 
 def error_response(message: str, status: int = 400) -> web.Response:
@@ -180,6 +188,17 @@ class RestApi:
             return error_response(exc.reason, exc.status if exc.status < 500 else 400)
         except (ConnectionError, asyncio.CancelledError):
             raise
+        except (RecursionError, ValueError):
+            # Parsing refuses hostile input itself (ServiceError); should some input still get
+            # past it (too deep, a number or text Python cannot convert), it is the client's
+            # fault: a 400, never a 5xx that firebase-admin would retry. Logged: it is a gap.
+            log.warning(
+                "unvalidated input serving %s %s",
+                request.method,
+                request.rel_url.path,
+                exc_info=True,
+            )
+            return error_response("Invalid request: input could not be processed")
         except Exception:
             # The path only: query strings may carry ?auth= tokens, which are never logged.
             log.exception("internal error serving %s %s", request.method, request.rel_url.path)

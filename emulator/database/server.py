@@ -56,7 +56,9 @@ class DatabaseEmulator:
             raise RuntimeError("the database emulator is already running")
         self.api.closing = False
         app = web.Application(client_max_size=MAX_WRITE_BYTES + 64 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self.api.handle)
+        # Every method and path goes to the one handler, which answers all errors as JSON. The
+        # router matches the percent-decoded path, so "." would miss a %0A: match any character.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.api.handle)
         app.on_shutdown.append(self.api.close_streams)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()

@@ -33,7 +33,14 @@ VALUE = ".value"
 PRIORITY = ".priority"
 SERVER_VALUE = ".sv"
 MAX_STRING_BYTES = 10 * 1024 * 1024
+#: integers beyond this magnitude are rounded to the nearest double (JavaScript's safe range).
+MAX_SAFE_INTEGER = 2**53
+#: more digits than any finite double has before its exponent (1.8e308): refused unparsed, since
+#: ``int()`` refuses over 4,300 digits anyway and is quadratic before that.
+_MAX_INT_DIGITS = 400
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")
+#: a JSON ``\u`` escape of a UTF-16 surrogate: the only way a lone one gets into parsed text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def is_number(value: object) -> bool:
@@ -186,7 +193,11 @@ class Normaliser:
         if VALUE in value:
             if any(k not in (VALUE, PRIORITY) for k in value):
                 raise invalid("Invalid data: '.value' cannot be combined with children")
-            node = self.normalise(value[VALUE], depth, existing)
+            inner = value[VALUE]
+            if isinstance(inner, dict) and VALUE in inner:
+                # Nested wrappers add no depth, so without this they recurse without bound.
+                raise invalid("Invalid data: '.value' cannot hold another '.value'")
+            node = self.normalise(inner, depth, existing)
         else:
             node = self._object({k: v for k, v in value.items() if k != PRIORITY}, depth, existing)
         return with_priority(node, priority)
@@ -218,6 +229,7 @@ class Normaliser:
             if not is_number(delta):
                 raise invalid("Invalid data: increment must be a number")
             assert isinstance(delta, int | float)
+            delta = _check_number(delta)  # a double, so the sum cannot overflow int -> float
             current = leaf_value(existing)
             if is_number(current):
                 assert isinstance(current, int | float)
@@ -228,9 +240,11 @@ class Normaliser:
 
 def check_priority(value: Json) -> Priority:
     """A valid priority (``None``, a number, or a short string), else ``INVALID_ARGUMENT``."""
-    if value is None or is_number(value):
-        assert not isinstance(value, bool | str | list | dict)
-        return value
+    if value is None:
+        return None
+    if is_number(value):
+        assert isinstance(value, int | float)
+        return _check_number(value)
     if isinstance(value, str):
         if len(value.encode("utf-8")) > MAX_KEY_BYTES:
             raise invalid(f"Invalid priority: strings are limited to {MAX_KEY_BYTES} bytes")
@@ -256,7 +270,20 @@ def with_priority(node: Node | None, priority: Priority) -> Node | None:
 
 
 def _check_number(value: float) -> int | float:
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+    """A storable number: finite, and an integer only as precise as a double.
+
+    Firebase keeps numbers as IEEE doubles, so integers beyond 2**53 are rounded to the nearest
+    double. They stay ``int`` (what a client parsing the real server's digits gets), and integers
+    no double can hold are refused like infinities.
+    """
+    if isinstance(value, int):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return value
+        try:
+            return int(float(value))
+        except OverflowError:
+            raise invalid("Invalid data: numbers must be finite doubles") from None
+    if value != value or value in (float("inf"), float("-inf")):
         raise invalid("Invalid data: numbers must be finite")
     return value
 
@@ -268,14 +295,53 @@ def _check_string(value: str) -> str:
 
 
 def parse_json(body: bytes | str) -> Json:
-    """Parse a request body; ``NaN``/``Infinity`` and bad UTF-8 are refused like bad JSON."""
+    """Parse a request body; ``NaN``/``Infinity`` and bad UTF-8 are refused like bad JSON.
 
-    def _no_constants(name: str) -> Json:
-        raise ValueError(name)
-
+    Also refuses, with ``INVALID_ARGUMENT``: nesting too deep for the parser, integers with more
+    digits than a double holds, and strings (or keys) holding a lone UTF-16 surrogate, which
+    ``json`` accepts from a ``\\ud800`` escape but no UTF-8 response could carry.
+    """
     try:
         text = body.decode("utf-8") if isinstance(body, bytes) else body
-        parsed: Json = json.loads(text, parse_constant=_no_constants)
+        parsed: Json = json.loads(text, parse_constant=_no_constants, parse_int=_parse_int)
     except (ValueError, RecursionError):
         raise invalid("Invalid data; couldn't parse JSON object, array, or value.") from None
+    if not isinstance(body, bytes) or _SURROGATE_ESCAPE.search(text):
+        check_text(parsed)
     return parsed
+
+
+def _no_constants(name: str) -> Json:
+    raise ValueError(name)
+
+
+def _parse_int(digits: str) -> int:
+    if len(digits) > _MAX_INT_DIGITS:
+        raise invalid("Invalid data: numbers must be finite doubles")
+    return int(digits)
+
+
+def check_text(value: Json) -> None:
+    """Raise ``INVALID_ARGUMENT`` if a string or key anywhere in ``value`` is not valid UTF-16.
+
+    Iterative, so it is safe on whatever nesting ``json.loads`` accepted.
+    """
+    pending: list[Json] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            _check_unicode(item)
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            for key, child_value in item.items():
+                _check_unicode(key)
+                pending.append(child_value)
+
+
+def _check_unicode(text: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise invalid("Invalid data: strings must be valid UTF-16 (lone surrogate)") from None

@@ -7,8 +7,8 @@ bodies must be ``{"error": str}``, valid reads must return the seeded data, and 
 namespace must be byte-identical, no namespace may have appeared, and the stream must have seen
 nothing but its initial ``put``.
 
-``KNOWN_BUGS`` tests below reproduce crashes the fuzzing found; they are strict ``xfail`` so they
-fail loudly once fixed (then drop the marker and the matching exclusion in the strategies).
+The ``REGRESSIONS`` tests below reproduce crashes the fuzzing once found (each was a strict
+``xfail`` until fixed); their inputs are part of the generated run again.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def test_rtdb_refuses_hostile_requests(emulators: EmulatorHosts) -> None:
     assert statuses >= {400, 404, 412}
 
 
-# ---------------------------------------------------------------------------- KNOWN_BUGS
+# --------------------------------------------------------------------------- REGRESSIONS
 
 
 @pytest.fixture
@@ -148,20 +148,17 @@ def _refused_and_unchanged(client: KeepAliveClient, method: str, target: str, bo
     assert export(client, "fuzz-bugs") == b'{"keep":1}'
 
 
-@pytest.mark.xfail(strict=True, reason="lone surrogate in a body: 500, stored, ns unreadable")
 @pytest.mark.parametrize("body", [b'"\\ud800"', b'{"\\udc00x":1}', b'{"a":["\\udbff"]}'])
 def test_lone_surrogate_in_body_is_refused(raw: KeepAliveClient, body: bytes) -> None:
     """``json.loads`` accepts ``"\\ud800"``; storing it breaks every later read (UTF-8 encode)."""
     _refused_and_unchanged(raw, "PUT", "/x.json?ns=fuzz-bugs", body)
 
 
-@pytest.mark.xfail(strict=True, reason="a limit over 4300 digits: int() ValueError, answered 500")
 def test_huge_limit_is_refused(raw: KeepAliveClient) -> None:
     answer = raw.request("GET", '/.json?ns=fuzz-bugs&orderBy="$key"&limitToFirst=' + "9" * 5000)
     assert answer.status == 400, answer
 
 
-@pytest.mark.xfail(strict=True, reason="deeply nested JSON in a query parameter: 500")
 @pytest.mark.parametrize("name", ["orderBy", "startAt", "endAt", "equalTo"])
 def test_deeply_nested_query_parameter_is_refused(raw: KeepAliveClient, name: str) -> None:
     order = "" if name == "orderBy" else 'orderBy="$value"&'
@@ -169,7 +166,6 @@ def test_deeply_nested_query_parameter_is_refused(raw: KeepAliveClient, name: st
     assert answer.status == 400, answer
 
 
-@pytest.mark.xfail(strict=True, reason="non-finite priority accepted; export then emits Infinity")
 @pytest.mark.parametrize(
     ("method", "target", "body"),
     [
@@ -185,28 +181,33 @@ def test_infinite_priority_is_refused(
     _refused_and_unchanged(raw, method, f"{target}?ns=fuzz-bugs", body)
 
 
-@pytest.mark.xfail(strict=True, reason="increment past 4300 digits: ValueError on render, 500")
-def test_increment_overflowing_int_digits_is_refused(raw: KeepAliveClient) -> None:
-    """A 4300-digit integer is accepted; incrementing it breaks rendering of the namespace."""
+def test_integers_beyond_doubles_are_refused(raw: KeepAliveClient) -> None:
+    """Numbers are doubles: 4,300 digits (once stored, then an increment broke rendering) and
+    sums past the double range are refused; big integers within it are rounded to a double."""
     nines = ("9" * 4300).encode()
-    assert raw.request("PUT", "/n.json?ns=fuzz-bugs", nines, _OWNER).status == 200
-    answer = raw.request(
-        "PUT", "/n.json?ns=fuzz-bugs", b'{".sv":{"increment":' + nines + b"}}", _OWNER
+    _refused_and_unchanged(raw, "PUT", "/n.json?ns=fuzz-bugs", nines)
+    _refused_and_unchanged(
+        raw, "PUT", "/keep.json?ns=fuzz-bugs", b'{".sv":{"increment":' + nines + b"}}"
     )
-    assert answer.status == 400, answer
-    assert raw.request("GET", "/.json?ns=fuzz-bugs", headers=_OWNER).status == 200
+    near_max = str(int(1.7e308)).encode()
+    assert raw.request("PUT", "/n.json?ns=fuzz-bugs", near_max, _OWNER).status == 200
+    overflow = b'{".sv":{"increment":' + near_max + b"}}"
+    assert raw.request("PUT", "/n.json?ns=fuzz-bugs", overflow, _OWNER).status == 400
+    assert raw.request("PUT", "/n.json?ns=fuzz-bugs", b"9007199254740993", _OWNER).status == 200
+    answer = raw.request("GET", "/n.json?ns=fuzz-bugs", headers=_OWNER)
+    assert (answer.status, answer.body) == (200, b"9007199254740992")
 
 
-@pytest.mark.xfail(strict=True, reason="rules: RecursionError / lone surrogate answered 500")
 @pytest.mark.parametrize("rules", [b"[" * 5000, b'{"rules": {}, "x": "\\ud800"}'])
 def test_hostile_rules_are_refused(raw: KeepAliveClient, rules: bytes) -> None:
     ns = "fuzz-bugs"
     put = raw.request("PUT", f"/.settings/rules.json?ns={ns}", rules, _OWNER)
     strict = raw.request("GET", f"/.settings/rules.json?ns={ns}&format=strict", headers=_OWNER)
     assert put.status == 400 and strict.status == 200, (put, strict)
+    assert set(json.loads(put.body)) == {"error"}
+    assert "x" not in json.loads(strict.body)  # the refused rules were not stored
 
 
-@pytest.mark.xfail(strict=True, reason="a %0A in the path misses the route: aiohttp's text 404")
 @pytest.mark.parametrize("path", ["/a%0Ab.json", "/%0A.json", "/ok/x%0A/y.json"])
 def test_newline_in_path_gets_json_400(raw: KeepAliveClient, path: str) -> None:
     """An invalid key must be a JSON 400 like any other, not a plain-text 404 from the router."""

@@ -127,6 +127,12 @@ def test_overlapping_and_non_object_patch(raw: Any) -> None:
         b'{"a": 1} trailing',
         b'{"a.b": 1}',
         b'{"t": {".sv": "never"}}',
+        b'{"s": "\\ud800"}',  # lone surrogates, as a value and in a key
+        b'{"\\udc00x": 1}',
+        b'{"p": {".priority": 1e400, "a": 1}}',  # non-finite priority
+        b'{"n": {".sv": {"increment": 1e400}}}',
+        b'{"n": ' + b"9" * 5000 + b"}",  # no double holds it
+        b'{"v": ' + b'{".value":' * 3000 + b"1" + b"}" * 3001,  # wrappers add no depth
     ],
 )
 def test_bad_bodies_change_nothing(raw: Any, body: bytes) -> None:
@@ -151,6 +157,10 @@ def test_bad_bodies_change_nothing(raw: Any, body: bytes) -> None:
         "print=loud",
         "format=weird",
         "writeSizeLimit=huge",
+        'orderBy="a"&limitToFirst=' + "9" * 5000,
+        'orderBy="a"&limitToLast=2147483648',
+        "orderBy=" + "[" * 3000 + "]" * 3000,
+        'orderBy="a"&equalTo=' + "[" * 3000 + "]" * 3000,
     ],
 )
 def test_bad_query_parameters(raw: Any, query: str) -> None:
@@ -169,10 +179,49 @@ def test_write_size_limits_are_accepted(raw: Any, limit: str) -> None:
     assert raw.request("PUT", "/w.json", 1, query=f"writeSizeLimit={limit}").status == 200
 
 
-@pytest.mark.parametrize("path", ["/a%2Fb.json", "/a$b.json", "/a%23b.json", "/a/%5B0%5D.json"])
+@pytest.mark.parametrize(
+    "path",
+    ["/a%2Fb.json", "/a$b.json", "/a%23b.json", "/a/%5B0%5D.json", "/a%0Ab.json", "/%0A/x.json"],
+)
 def test_invalid_keys_in_paths(raw: Any, path: str) -> None:
-    assert raw.request("PUT", path, 1).status == 400
-    assert raw.request("GET", path).status == 400
+    """Every path reaches the handler (a decoded newline once missed the route: text 404)."""
+    for response in (raw.request("PUT", path, 1), raw.request("GET", path)):
+        assert response.status == 400
+        assert isinstance(response.json()["error"], str)
+
+
+def test_priorities_must_be_finite(raw: Any) -> None:
+    raw.request("PUT", "/p.json", {"x": 1})
+    for method, path, body in [
+        ("PUT", "/p/.priority.json", b"1e400"),
+        ("PUT", "/p/.priority.json", b"-" + b"9" * 400),
+        ("PATCH", "/.json", b'{"p/.priority": -1e400}'),
+        ("PUT", "/q.json", b'{".priority": 1e999, "x": 1}'),
+    ]:
+        response = raw.request(method, path, data=body)
+        assert response.status == 400, (method, path, body)
+    exported = raw.request("GET", "/.json", query="format=export")
+    assert exported.body == b'{"p":{"x":1}}'
+
+
+def test_numbers_are_stored_as_doubles(raw: Any) -> None:
+    """Integers beyond 2**53 round to the nearest double, as Firebase (JavaScript) keeps them."""
+    raw.request("PUT", "/n.json", data=b"[9007199254740993, 18446744073709551615, 5]")
+    assert raw.request("GET", "/n.json").body == b"[9007199254740992,18446744073709551616,5]"
+    raw.request("PUT", "/n/2.json", {".sv": {"increment": 2**53}})
+    assert raw.request("GET", "/n/2.json").json() == 2**53 + 4  # 2**53 + 5 rounded to even
+    near_max = str(int(1.7e308)).encode()
+    assert raw.request("PUT", "/n/0.json", data=near_max).status == 200
+    increment = b'{".sv": {"increment": ' + near_max + b"}}"
+    assert raw.request("PUT", "/n/0.json", data=increment).status == 400
+    assert raw.request("GET", "/n/0.json").body == near_max
+
+
+def test_non_ascii_method_override_is_a_json_error(raw: Any) -> None:
+    """aiohttp decodes header bytes with surrogateescape; the echo must still encode."""
+    response = raw.request("POST", "/m.json", 1, headers={"X-HTTP-Method-Override": "\xff\xfe"})
+    assert response.status == 400
+    assert "Unsupported method" in response.json()["error"]
 
 
 def test_oversize_string_is_refused(raw: Any) -> None:

@@ -127,8 +127,20 @@ def test_results_render_like_reads() -> None:
         {"orderBy": '"x"', "limitToFirst": "1.5"},
         {"orderBy": '"x"', "startAt": "NaN"},
         {"startAt": "1"},
+        {"orderBy": '"x"', "limitToFirst": "9" * 5000},
+        {"orderBy": '"x"', "limitToLast": "2147483648"},
+        {"orderBy": "[" * 3000 + "]" * 3000},
+        {"orderBy": '"x"', "startAt": "[" * 3000 + "]" * 3000},
+        {"orderBy": '"x"', "endAt": '{"a":' * 3000 + "1" + "}" * 3000},
+        {"orderBy": '"x"', "equalTo": "[" * 3000 + "]" * 3000},
     ],
 )
 def test_invalid_queries(params: dict[str, str]) -> None:
     with pytest.raises(ServiceError):
         parse_query(params)
+
+
+def test_limits_are_int32() -> None:
+    for text, limit in (("0", 0), ("2147483647", 2**31 - 1), ("0" * 30 + "7", 7)):
+        query = parse_query({"limitToFirst": text})
+        assert query is not None and query.limit_first == limit

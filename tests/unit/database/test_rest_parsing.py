@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from emulator.database.events import Event
-from emulator.database.rest import namespace_for, parse_query_string
+from emulator.database.rest import RestApi, json_response, namespace_for, parse_query_string
 from emulator.database.sse import frame
+from emulator.database.state import DatabaseState
 from emulator.errors import ServiceError
 
 
@@ -44,3 +49,29 @@ def test_bad_namespace() -> None:
 def test_frames_are_ascii_single_line_lf() -> None:
     data = frame(Event("put", "/z", {"t": "Zoë ✓\nline"}))
     assert data == b'event: put\ndata: {"path":"/z","data":{"t":"Zo\\u00eb \\u2713\\nline"}}\n\n'
+
+
+@pytest.mark.parametrize("error", [RecursionError, ValueError, UnicodeEncodeError])
+async def test_unvalidated_input_is_a_400_not_a_500(
+    monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    """Defence in depth: whatever parsing lets through must not become a retried 5xx."""
+    state = DatabaseState()
+
+    def fail(ns: str) -> object:
+        if error is UnicodeEncodeError:
+            "\ud800".encode()
+        raise error("hostile input")
+
+    monkeypatch.setattr(state, "tree", fail)
+    api = RestApi(state, project="p", keepalive_interval=1.0)
+    response = await api.handle(make_mocked_request("GET", "/x.json?ns=n"))
+    assert response.status == 400
+    assert isinstance(response, web.Response) and isinstance(response.body, bytes)
+    assert set(json.loads(response.body)) == {"error"}
+
+
+def test_json_response_survives_lone_surrogates() -> None:
+    response = json_response({"error": "Unsupported method \udcff"})
+    assert isinstance(response.body, bytes)
+    assert json.loads(response.body) == {"error": "Unsupported method \udcff"}

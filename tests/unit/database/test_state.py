@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from emulator.database.events import Event
 from emulator.database.listeners import Listener, Signal
 from emulator.database.query import parse_query
 from emulator.database.state import DatabaseState
+from emulator.errors import ServiceError
 
 
 def drain(listener: Listener) -> list[object]:
@@ -83,3 +86,23 @@ def test_rules_are_stored_as_given() -> None:
     text = '{\n  // comment\n  "rules": {".read": "auth != null"}\n}'
     state.set_rules("x", text)
     assert state.rules("x") == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000,  # deeper than the JSON parser recurses
+        '{"rules": {}, "x": "\\ud800"}',  # an escaped lone surrogate
+        '{"rules": {}, "x": "\ud800"}',  # a raw one (text given directly, not from UTF-8)
+        '{"rules": {".read": NaN}}',
+        '{"rules": {}, "n": ' + "9" * 5000 + "}",
+    ],
+)
+def test_hostile_rules_are_refused_and_not_stored(text: str) -> None:
+    state = DatabaseState()
+    before = state.rules("x")
+    with pytest.raises(ServiceError):
+        state.set_rules("x", text)
+    assert state.rules("x") == before
+    with pytest.raises(ServiceError):
+        DatabaseState(rules_text=text)

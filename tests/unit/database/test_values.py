@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from emulator.database.values import (
     Normaliser,
     as_array_if_dense,
+    check_priority,
     etag,
     parse_json,
     render,
@@ -111,6 +112,79 @@ def test_parse_json_refuses_non_json() -> None:
     for bad in (b"", b"{", b"NaN", b"[Infinity]", b"\xff\xfe", b"{'a': 1}"):
         with pytest.raises(ServiceError):
             parse_json(bad)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'"\\ud800"', b'{"\\udc00x": 1}', b'{"a": ["\\udbff"]}', b'{"a": {"b\\udfff": 1}}'],
+)
+def test_parse_json_refuses_lone_surrogates(body: bytes) -> None:
+    """``json`` accepts escaped lone surrogates; no UTF-8 response could carry them back."""
+    with pytest.raises(ServiceError, match="surrogate"):
+        parse_json(body)
+    with pytest.raises(ServiceError, match="surrogate"):
+        parse_json(body.decode().encode("ascii").decode("unicode_escape"))  # raw, as str
+
+
+def test_parse_json_keeps_surrogate_pairs_and_escaped_backslashes() -> None:
+    assert parse_json(b'"\\ud83d\\ude00"') == "\U0001f600"
+    assert parse_json(b'{"\\\\ud800": "\\\\udc00"}') == {"\\ud800": "\\udc00"}
+
+
+def test_parse_json_refuses_deep_nesting_and_endless_integers() -> None:
+    for bad in (b"[" * 100_000 + b"]" * 100_000, b"9" * 401, b"-" + b"9" * 5000):
+        with pytest.raises(ServiceError):
+            parse_json(bad)
+    assert parse_json(b"9" * 400) == int("9" * 400)  # refused later, by the normaliser
+
+
+def test_numbers_are_doubles() -> None:
+    """Integers beyond 2**53 round to the nearest double (staying ints); beyond doubles: refused."""
+    assert norm(2**53) == 2**53
+    assert norm(2**53 + 1) == 2**53 and isinstance(norm(2**53 + 1), int)
+    assert norm(-(2**64) - 1) == -(2**64)
+    assert norm(10**308) == int(1e308)
+    for bad in (2**1024, -(10**400), float("inf"), float("nan")):
+        with pytest.raises(ServiceError):
+            norm(bad)
+        with pytest.raises(ServiceError):
+            norm({"a": 1, ".priority": bad})
+        with pytest.raises(ServiceError):
+            check_priority(bad)
+    assert check_priority(2**60 + 1) == 2**60
+
+
+def test_increments_stay_within_doubles() -> None:
+    assert norm({".sv": {"increment": 1}}, existing=2**53) == 2**53  # 2**53 + 1 rounds down
+    assert norm({".sv": {"increment": 2}}, existing=2**53) == 2**53 + 2
+    big = int(1.7e308)
+    assert norm({".sv": {"increment": big}}, existing="text") == big
+    for existing, delta in [
+        (big, big),
+        (1.7e308, big),
+        (big, 1.7e308),
+        (None, 1e400),
+        (None, 2**1024),
+        (5, -(2**1024)),
+    ]:
+        with pytest.raises(ServiceError):
+            norm({".sv": {"increment": delta}}, existing=existing)
+    with pytest.raises(ServiceError):
+        norm({"a": 1, ".priority": {".sv": {"increment": 1e400}}})
+
+
+def test_nested_value_wrappers_are_refused() -> None:
+    """``.value`` adds no depth: nested wrappers would recurse without bound."""
+    deep: Any = 1
+    for _ in range(5000):
+        deep = {".value": deep}
+    with pytest.raises(ServiceError):
+        norm(deep)
+    with pytest.raises(ServiceError):
+        norm({".value": {".value": 1}})
+    assert norm({".value": {"a": {".value": 1, ".priority": 2}}}) == {
+        "a": {".value": 1, ".priority": 2}
+    }
 
 
 def test_shallow() -> None:
