@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
-from .errors import FirebaseSyncError
+from .errors import FirebaseSyncError, ValidationFailed
 
 __all__ = [
     "Batch",
@@ -15,6 +15,7 @@ __all__ = [
     "ChangeKind",
     "ChangeMetadata",
     "Event",
+    "InvalidDocument",
     "Reconnecting",
     "Source",
     "Synced",
@@ -60,13 +61,15 @@ class ChangeMetadata:
     (Firestore's snapshot read time; ``None`` for RTDB, which streams no server time).
     ``received_at`` is the local time the state arrived. ``from_cache`` is true for states
     replayed from a local cache rather than the server. ``resumed`` is true for changes found
-    while catching up after a reconnect (or an RTDB full re-send).
+    while catching up after a reconnect (or an RTDB full re-send). ``has_pending_writes`` is
+    true while the value includes local writes the server has not acknowledged yet.
     """
 
     read_time: dt.datetime | None = None
     received_at: dt.datetime = field(default_factory=_now)
     from_cache: bool = False
     resumed: bool = False
+    has_pending_writes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,16 +114,36 @@ class Reconnecting:
     error: FirebaseSyncError
 
 
-Event: TypeAlias = "Change[Any] | Synced | Reconnecting"
+@dataclass(frozen=True, slots=True)
+class InvalidDocument:
+    """A document or child arrived that does not fit the model; the stream goes on.
+
+    ``path`` names it in its database and ``error`` says which fields failed. The store keeps
+    the last valid value it held for ``key`` (if any) until a valid version or a removal
+    arrives, so a reader can tell stale from missing; see :attr:`stale`.
+    """
+
+    source: Source
+    key: str
+    path: str
+    error: ValidationFailed
+    metadata: ChangeMetadata
+    #: true when the store (and the listener's view) still hold an older, valid value
+    stale: bool = False
+
+
+Event: TypeAlias = "Change[Any] | Synced | Reconnecting | InvalidDocument"
 
 
 @dataclass(frozen=True, slots=True)
 class Batch(Generic[T]):
     """The changes of one consistent snapshot from one source, to be applied atomically.
 
-    ``synced`` is set when the batch completes an initial sync or a resync.
+    ``synced`` is set when the batch completes an initial sync or a resync; ``invalid``
+    reports the documents of the snapshot that failed validation (not in ``changes``).
     """
 
     source: Source
     changes: tuple[Change[T], ...]
     synced: Synced | None = None
+    invalid: tuple[InvalidDocument, ...] = ()

@@ -76,6 +76,7 @@ class Store(Generic[T]):
         ``before`` of each returned change is what the store held, whatever the batch said.
         """
         effective: list[Change[T]] = []
+        refreshed = False
         for change in batch.changes:
             by_source = self._entries.get(change.key)
             held = by_source.get(change.source) if by_source is not None else None
@@ -90,6 +91,12 @@ class Store(Generic[T]):
                 effective.append(_rebuilt(change, ChangeKind.REMOVED, before, None))
                 continue
             if held is not None and held.value == change.after:
+                if by_source is not None and _flags(held.metadata) != _flags(change.metadata):
+                    # Only the cache / pending-write flags moved: keep the value, emit nothing.
+                    by_source[change.source] = Entry(
+                        held.source, held.key, held.value, held.version, change.metadata
+                    )
+                    refreshed = True
                 continue
             kind = ChangeKind.ADDED if held is None else ChangeKind.MODIFIED
             version = 1 if held is None else held.version + 1
@@ -108,7 +115,7 @@ class Store(Generic[T]):
             self._record_lag(effective[-1].metadata)
             for subscription in list(self._subscriptions):
                 subscription._offer(effective)
-        if effective or batch.synced is not None:
+        if effective or refreshed or batch.synced is not None:
             self._wake()
         return effective
 
@@ -252,6 +259,10 @@ class Store(Generic[T]):
     def _unsubscribe(self, subscription: Subscription[T]) -> None:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
+
+
+def _flags(metadata: ChangeMetadata) -> tuple[bool, bool]:
+    return metadata.from_cache, metadata.has_pending_writes
 
 
 def _rebuilt(change: Change[T], kind: ChangeKind, before: T | None, after: T | None) -> Change[T]:

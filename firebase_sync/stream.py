@@ -3,7 +3,7 @@
 ::
 
     async with ChangeStream(products.listener(), prices.listener(), store=store) as events:
-        async for event in events:          # Change | Synced | Reconnecting
+        async for event in events:  # Change | Synced | Reconnecting | InvalidDocument
             ...
 
 **Backpressure.** Events wait in one bounded buffer (``buffer`` events). When it is full,
@@ -19,6 +19,10 @@ task: nothing is left running. If a listener fails (for good: after its own retr
 events it delivered before are still read, then its error is raised from the iterator and
 the stream closes; the error also reaches the store's waiters and subscribers. A consumer
 cancelled while waiting loses no event: it stays in the buffer.
+
+**Invalid documents** do not end the stream: each one that fails its model's validation is
+delivered as an :class:`~firebase_sync.change.InvalidDocument` event (after the valid changes
+of the same snapshot), and the store keeps the last valid value it had for that key.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ class SourceStatistics:
     batches: int
     reconnects: int
     last_error: str | None
+    #: documents that failed validation (delivered as InvalidDocument events)
+    invalid: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,7 @@ class Sink(Generic[T]):
         self.events = 0
         self.batches = 0
         self.reconnects = 0
+        self.invalid = 0
         self.last_error: FirebaseSyncError | None = None
 
     async def batch(self, batch: Batch[T]) -> None:
@@ -115,6 +122,9 @@ class Sink(Generic[T]):
         for change in changes:
             await self._stream._put(change)
             self.events += 1
+        for invalid in batch.invalid:
+            await self._stream._put(invalid)
+            self.invalid += 1
         if batch.synced is not None:
             await self._stream._put(batch.synced, marker=True)
 
@@ -135,15 +145,15 @@ class Sink(Generic[T]):
     def statistics(self) -> SourceStatistics:
         error = str(self.last_error) if self.last_error is not None else None
         return SourceStatistics(
-            self.source, self.state, self.events, self.batches, self.reconnects, error
+            self.source, self.state, self.events, self.batches, self.reconnects, error, self.invalid
         )
 
 
 class ChangeStream(Generic[T]):
     """Merge listeners into one async iterator; see the module docstring for the policies.
 
-    With ``markers=False`` only :class:`Change` events are yielded (sync markers and
-    reconnect notices still update the statistics and the store).
+    With ``markers=False`` only :class:`Change` and :class:`InvalidDocument` events are
+    yielded (sync markers and reconnect notices still update the statistics and the store).
     """
 
     def __init__(

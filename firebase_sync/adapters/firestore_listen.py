@@ -27,15 +27,17 @@ from .._wire.firestore_listen import (
     listen_request,
 )
 from .._wire.firestore_values import decode_fields
-from ..change import Batch, Change, ChangeKind, ChangeMetadata, Source
+from ..change import Batch, Change, ChangeKind, ChangeMetadata, InvalidDocument, Source
 from ..errors import (
     Aborted,
+    Cancelled,
     ConnectionLost,
     FirebaseSyncError,
     Internal,
     InvalidArgument,
     Unauthenticated,
     Unknown,
+    ValidationFailed,
     map_exception,
 )
 from ..models import Document
@@ -51,7 +53,9 @@ T = TypeVar("T", bound=Document)
 
 _LISTEN_METHOD = "/google.firestore.v1.Firestore/Listen"
 # Statuses after which the official client reopens a Listen stream (besides transient ones).
-_RESUMABLE = (Aborted, Internal, Unknown, Unauthenticated, ConnectionLost)
+# CANCELLED included: a server going down ends its streams with it (our own cancellations
+# never reach this check, they raise CancelledError).
+_RESUMABLE = (Aborted, Cancelled, Internal, Unknown, Unauthenticated, ConnectionLost)
 
 
 def is_resumable(error: FirebaseSyncError) -> bool:
@@ -145,25 +149,42 @@ class FirestoreListener(Generic[T]):
 
     def _batch(self, snapshot: Any, sink: Sink[T]) -> Batch[T]:
         metadata = ChangeMetadata(read_time=snapshot.read_time, resumed=snapshot.resumed)
-        changes = tuple(self._change(delta, metadata) for delta in snapshot.changes)
+        changes: list[Change[T]] = []
+        invalid: list[InvalidDocument] = []
+        for delta in snapshot.changes:
+            try:
+                change = self._change(delta, metadata)
+            except ValidationFailed as error:
+                path = delta.name.removeprefix(self._root)
+                key = self.repo.key_of(path)
+                invalid.append(
+                    InvalidDocument(self.source, key, path, error, metadata, key in self.view)
+                )
+                continue
+            if change is not None:
+                changes.append(change)
         synced = None
         if snapshot.synced:
             synced = sink.synced_marker(
                 resumed=snapshot.resumed, entries=snapshot.size, metadata=metadata
             )
-        return Batch(self.source, changes, synced)
+        return Batch(self.source, tuple(changes), synced, tuple(invalid))
 
-    def _change(self, delta: DocumentDelta, metadata: ChangeMetadata) -> Change[T]:
+    def _change(self, delta: DocumentDelta, metadata: ChangeMetadata) -> Change[T] | None:
+        """The change for ``delta``; None for the removal of a document never valid."""
         path = delta.name.removeprefix(self._root)
         key = self.repo.key_of(path)
         before = self.view.get(key)
         after = None
         if delta.document is not None:
             data = decode_fields(delta.document.fields, database=self.repo.database_name)
+            # Raises ValidationFailed before the view changes: it keeps the last valid value.
             after = load_document(self.repo.model, key, data, path=path)
             self.view[key] = after
+        elif before is None:
+            return None
         else:
-            self.view.pop(key, None)
+            del self.view[key]
         kind = delta.kind
         if kind is ChangeKind.MODIFIED and before is None:
             kind = ChangeKind.ADDED

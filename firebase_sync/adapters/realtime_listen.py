@@ -25,13 +25,14 @@ import aiohttp
 from .._wire.rtdb_events import Absent, ChildChange, RtdbView
 from .._wire.rtdb_order import RtdbQuerySpec, evaluate
 from .._wire.sse import SseParser
-from ..change import Batch, Change, ChangeKind, ChangeMetadata, Source
+from ..change import Batch, Change, ChangeKind, ChangeMetadata, InvalidDocument, Source
 from ..errors import (
     ConnectionLost,
     FirebaseSyncError,
     PermissionDenied,
     ProtocolError,
     Unauthenticated,
+    ValidationFailed,
     http_error,
     map_exception,
 )
@@ -152,12 +153,25 @@ class RealtimeListener(Generic[T]):
         metadata = ChangeMetadata(resumed=resumed)
         if self.spec is not None and (changed or synced):
             changed = self._window_changes()
-        changes = tuple(self._change(c, metadata) for c in changed)
+        changes: list[Change[T]] = []
+        invalid: list[InvalidDocument] = []
+        for child in changed:
+            try:
+                change = self._change(child, metadata)
+            except ValidationFailed as error:
+                path = error.path or f"{self.repo.path.rstrip('/')}/{child.key}"
+                stale = child.key in self.view
+                invalid.append(
+                    InvalidDocument(self.source, child.key, path, error, metadata, stale)
+                )
+                continue
+            if change is not None:
+                changes.append(change)
         marker = None
         if synced:
             marker = sink.synced_marker(resumed=resumed, entries=len(self.view), metadata=metadata)
-        if changes or marker is not None:
-            await sink.batch(Batch(self.source, changes, marker))
+        if changes or invalid or marker is not None:
+            await sink.batch(Batch(self.source, tuple(changes), marker, tuple(invalid)))
 
     def _window_changes(self) -> list[ChildChange]:
         assert self.spec is not None
@@ -170,11 +184,15 @@ class RealtimeListener(Generic[T]):
                 changed.append(ChildChange(key, before, after))
         return changed
 
-    def _change(self, child: ChildChange, metadata: ChangeMetadata) -> Change[T]:
+    def _change(self, child: ChildChange, metadata: ChangeMetadata) -> Change[T] | None:
+        """The change for ``child``; None for the removal of a child never valid."""
         before = self.view.get(child.key)
         if child.after is Absent:
-            self.view.pop(child.key, None)
+            if before is None:
+                return None
+            del self.view[child.key]
             return Change(self.source, child.key, ChangeKind.REMOVED, before, None, metadata)
+        # Raises ValidationFailed before the view changes: it keeps the last valid value.
         after = self.repo.decode(child.key, child.after)
         self.view[child.key] = after
         kind = ChangeKind.ADDED if before is None else ChangeKind.MODIFIED

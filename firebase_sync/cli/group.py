@@ -23,6 +23,7 @@ COMMANDS = {
     "demo": "firebase_sync.cli.demo:demo_command",
     "export": "firebase_sync.cli.transfer:export_command",
     "import": "firebase_sync.cli.transfer:import_command",
+    "pending": "firebase_sync.cli.pending:pending_group",
 }
 
 

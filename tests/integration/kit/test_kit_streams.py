@@ -170,20 +170,24 @@ async def test_realtime_listener_ends_like_reference_listen(
         await asyncio.to_thread(registration.close)
 
 
-async def test_invalid_document_fails_the_stream_naming_it(
+async def test_invalid_document_is_reported_naming_it_and_the_stream_goes_on(
     fs_products: FirestoreRepository[Product],
     db_products: RealtimeRepository[Product],
     fs_client: Any,
     rtdb_app: Any,
 ) -> None:
-    from firebase_sync import ValidationFailed
+    from firebase_sync import InvalidDocument, ValidationFailed
 
     await fs_client.collection("products").document("bad").set({"name": 1, "price": "free"})
     await asyncio.to_thread(db.reference("/products/bad", app=rtdb_app).set, {"price": "free"})
     for repo, path in ((fs_products, "products/bad"), (db_products, "/products/bad")):
-        with pytest.raises(ValidationFailed) as caught:
-            async with repo.watch() as stream, asyncio.timeout(10):
-                async for _ in stream:
-                    pass
-        assert caught.value.path == path
-        assert caught.value.field in {"name", "price"}
+        async with repo.watch() as stream, asyncio.timeout(10):
+            events = []
+            async for event in stream:
+                events.append(event)
+                if isinstance(event, Synced):
+                    break
+        [invalid] = [e for e in events if isinstance(e, InvalidDocument)]
+        assert isinstance(invalid.error, ValidationFailed)
+        assert invalid.path == invalid.error.path == path
+        assert invalid.error.field in {"name", "price"}

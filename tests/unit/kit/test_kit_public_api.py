@@ -42,7 +42,13 @@ def test_core_names() -> None:
         "Store",
         "Change",
         "Synced",
+        "InvalidDocument",
         "RetryPolicy",
         "FirebaseSyncError",
+        "LocalCache",
+        "OfflineRepository",
+        "ConflictPolicy",
+        "Increment",
+        "WriteConflict",
     ):
         assert name in firebase_sync.__all__

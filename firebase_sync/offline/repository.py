@@ -1,0 +1,314 @@
+"""``OfflineRepository``: writes that survive a missing backend and a crashed worker.
+
+Every write first goes into the cache's durable queue (fsync'd before anything is sent), is
+shown at once by the repository's listeners flagged ``has_pending_writes``, and is sent by one
+background flusher per repository, in queue order, with the replay policy's backoff while the
+backend is unreachable (see :mod:`firebase_sync.offline.replay` for why a replay is applied
+exactly once).
+
+``queue="auto"`` (default): a write returns once the server applied it, or as soon as the
+backend is found unreachable (the write stays queued; ``WriteResult.applied`` is false).
+``queue="always"``: a write returns as soon as it is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from ..adapters.firestore import FirestoreRepository
+from ..adapters.realtime import RealtimeRepository
+from ..errors import FirebaseSyncError, ValidationFailed, map_exception
+from ..models import Document
+from ..retry import RetryPolicy
+from ..store import Store
+from ..stream import ChangeStream
+from .cache import LocalCache, PendingWrite
+from .errors import WriteConflict
+from .listener import OfflineListener
+from .ops import UNKNOWN, WriteOp, apply_op, decode_entry, encode_entry
+from .replay import (
+    ConflictHandler,
+    ConflictPolicy,
+    FirestoreTarget,
+    Outcome,
+    RealtimeTarget,
+    Target,
+    replay,
+)
+
+__all__ = ["REPLAY", "OfflineRepository", "OfflineStatistics", "QueueMode", "WriteResult"]
+
+T = TypeVar("T", bound=Document)
+QueueMode = Literal["auto", "always"]
+
+#: Replays never give up on a transient failure: waits grow from 0.1 s to 5 s, then stay.
+REPLAY = RetryPolicy(attempts=None, initial=0.1, maximum=5.0, deadline=None)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """A write's id, and whether the server applied it before the call returned."""
+
+    write_id: str
+    applied: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineStatistics:
+    """Queue and replay counters of one offline repository."""
+
+    queue_depth: int
+    #: seconds since the oldest pending write was queued (``None``: queue empty)
+    oldest_pending_age: float | None
+    failed: int
+    applied: int
+    #: replays that found their write already applied (a crash after the server's commit)
+    already_applied: int
+    dropped: int
+    conflicts: int
+    online: bool
+    last_error: str | None
+
+
+class OfflineRepository(Generic[T]):
+    """A Firestore or RTDB repository with a local cache and a durable pending-write queue.
+
+    ``conflict`` decides what happens when a queued write meets a server value its writer
+    did not see; ``on_failure`` is called with each write that failed for good (it stays in
+    the cache, marked failed, for ``firebase-sync pending``). Use ``async with`` (or
+    :meth:`aclose`) to stop the flusher.
+    """
+
+    def __init__(
+        self,
+        repo: FirestoreRepository[T] | RealtimeRepository[T],
+        cache: LocalCache,
+        *,
+        queue: QueueMode = "auto",
+        conflict: ConflictHandler = ConflictPolicy.LAST_WRITER_WINS,
+        replay_policy: RetryPolicy = REPLAY,
+        timeout: float = 10.0,
+        poll: float = 2.0,
+        on_failure: Callable[[PendingWrite, FirebaseSyncError], None] | None = None,
+    ) -> None:
+        self.repo = repo
+        self.cache = cache
+        self.model: type[T] = repo.model
+        self.source = repo.source
+        self.source_id = str(repo.source)
+        self.queue = queue
+        self.conflict = conflict
+        self.replay_policy = replay_policy
+        self.poll = poll
+        self.on_failure = on_failure
+        self._target: Target = (
+            FirestoreTarget(repo, timeout=timeout)
+            if isinstance(repo, FirestoreRepository)
+            else RealtimeTarget(repo)
+        )
+        self._queued: dict[str, list[PendingWrite]] = {}
+        for write in cache.pending(self.source_id):
+            self._queued.setdefault(write.key, []).append(write)
+        self._listeners: list[OfflineListener[T]] = []
+        self._waiters: dict[str, asyncio.Future[bool]] = {}
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self.online = True
+        self._applied = self._already = self._dropped = self._conflicts = 0
+        self._last_error: str | None = None
+
+    async def __aenter__(self) -> OfflineRepository[T]:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def set(self, document: T, *, merge: bool = False) -> WriteResult:
+        """Queue a write of ``document`` whole (or, with ``merge``, of its fields)."""
+        if not document.id:
+            raise ValidationFailed("a queued write needs a document id", path=self._path(""))
+        if merge:
+            fields = encode_entry(document, path=self._path(document.id))
+            data = [[name, "value", value] for name, value in fields.items()]
+            return await self._submit(WriteOp("update", document.id, data))
+        return await self._submit(WriteOp.set(document, path=self._path(document.id)))
+
+    async def update(self, key: str, fields: Mapping[str, Any]) -> WriteResult:
+        """Queue a change of some fields (dotted paths; values may be :class:`Increment`)."""
+        return await self._submit(WriteOp.update(key, fields, path=self._path(key)))
+
+    async def delete(self, key: str) -> WriteResult:
+        """Queue the removal of ``key``."""
+        return await self._submit(WriteOp.delete(key))
+
+    async def _submit(self, op: WriteOp) -> WriteResult:
+        known, local = self._local_value(op.key)
+        # Fails here, not at replay, when the write cannot fit the model.
+        apply_op(self.model, None if local is UNKNOWN else local, op, path=self._path(op.key))
+        base = None
+        if known and local is not UNKNOWN:
+            value = None if local is None else encode_entry(local, path=self._path(op.key))
+            base = {"value": value}
+        write = self.cache.enqueue(self.source_id, op.key, op.kind, op.data, base)
+        self._queued.setdefault(op.key, []).append(write)
+        for listener in list(self._listeners):
+            await listener.local_changed(op.key)
+        self.start()
+        self._wakeup.set()
+        if self.queue == "always" or not self.online:
+            return WriteResult(write.write_id, False)
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters[write.write_id] = waiter
+        try:
+            return WriteResult(write.write_id, await waiter)
+        finally:
+            self._waiters.pop(write.write_id, None)
+
+    def _local_value(self, key: str) -> tuple[bool, Any]:
+        """Whether the local value of ``key`` is known, and that value (queued writes in)."""
+        for listener in self._listeners:
+            if listener.known:
+                return True, listener.desired(key)[0]
+        if self.cache.resume_state(self.source_id) is None:
+            return False, None
+        text = self.cache.entry(self.source_id, key)
+        value: Any = None
+        if text is not None:
+            value = decode_entry(self.model, key, text, path=self._path(key))
+        for write in self._queued.get(key, []):
+            op = WriteOp(write.op, write.key, write.data)  # type: ignore[arg-type]
+            value = apply_op(self.model, None if value is UNKNOWN else value, op)
+        return True, value
+
+    def _path(self, key: str) -> str:
+        if isinstance(self.repo, FirestoreRepository):
+            return self.repo.path_of(key) if key else self.repo.collection
+        return f"{self.repo.path.rstrip('/')}/{key}" if key else self.repo.path
+
+    # -- listening ------------------------------------------------------------------------------
+
+    def listener(self, store: Store[T] | None = None) -> OfflineListener[T]:
+        """A listener of the whole source, served from the cache first; pass the ``store``
+        the stream feeds so that flag-only changes reach it."""
+        return OfflineListener(self, store)
+
+    def watch(
+        self, *, store: Store[T] | None = None, buffer: int = 1024, markers: bool = True
+    ) -> ChangeStream[T]:
+        """Listen to the source through the cache: ``async with offline.watch(store=s)``."""
+        return ChangeStream(self.listener(store), store=store, buffer=buffer, markers=markers)
+
+    # -- the flusher ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background flusher (idempotent; needs a running loop)."""
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush_forever(), name=f"firebase-sync flusher {self.source_id}"
+            )
+
+    async def flush(self, timeout: float | None = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until no write of this source is pending (failed writes do not count)."""
+        self.start()
+        async with asyncio.timeout(timeout):
+            while self.cache.next_pending(self.source_id) is not None:
+                self._idle.clear()
+                self._wakeup.set()
+                await self._idle.wait()
+
+    async def aclose(self) -> None:
+        """Stop the flusher; queued writes stay in the cache for the next start."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        for waiter in self._waiters.values():
+            if not waiter.done():
+                waiter.set_result(False)
+
+    async def _flush_forever(self) -> None:
+        backoff = self.replay_policy.backoff()
+        while True:
+            write = self.cache.next_pending(self.source_id)
+            if write is None:
+                self._idle.set()
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll):
+                        await self._wakeup.wait()
+                continue
+            try:
+                outcome = await replay(
+                    write, self._target, self.model, self.conflict, path=self._path(write.key)
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 -- classified: retried or recorded
+                error = map_exception(exc, path=self._path(write.key))
+                self._last_error = str(error)
+                if error.retryable:
+                    self._went_offline()
+                    self.cache.record_attempt(write.write_id, str(error))
+                    await backoff.wait()
+                    continue
+                self.cache.fail(write.write_id, str(error))
+                if isinstance(error, WriteConflict):
+                    self._conflicts += 1
+                await self._settled(write, error)
+                if self.on_failure is not None:
+                    self.on_failure(write, error)
+                continue
+            backoff.reset()
+            self.online = True
+            self.cache.complete(write.write_id)
+            if outcome is Outcome.APPLIED:
+                self._applied += 1
+            elif outcome is Outcome.ALREADY_APPLIED:
+                self._already += 1
+            else:
+                self._dropped += 1
+            await self._settled(write, outcome)
+
+    def _went_offline(self) -> None:
+        self.online = False
+        for waiter in self._waiters.values():
+            if not waiter.done():
+                waiter.set_result(False)
+
+    async def _settled(self, write: PendingWrite, result: Outcome | FirebaseSyncError) -> None:
+        queued = self._queued.get(write.key, [])
+        self._queued[write.key] = [w for w in queued if w.write_id != write.write_id]
+        if not self._queued[write.key]:
+            del self._queued[write.key]
+        waiter = self._waiters.get(write.write_id)
+        if waiter is not None and not waiter.done():
+            if isinstance(result, FirebaseSyncError):
+                waiter.set_exception(result)
+            else:
+                waiter.set_result(result is not Outcome.DROPPED)
+        applied = result in (Outcome.APPLIED, Outcome.ALREADY_APPLIED)
+        for listener in list(self._listeners):
+            await listener.settled(write, applied=applied)
+
+    def statistics(self) -> OfflineStatistics:
+        queue = self.cache.queue_statistics(self.source_id)
+        return OfflineStatistics(
+            queue_depth=queue.depth,
+            oldest_pending_age=queue.oldest_age,
+            failed=queue.failed,
+            applied=self._applied,
+            already_applied=self._already,
+            dropped=self._dropped,
+            conflicts=self._conflicts,
+            online=self.online,
+            last_error=self._last_error,
+        )

@@ -1,0 +1,179 @@
+"""The pieces of the chaos test: private emulators that can restart, writers, fault injectors.
+
+The emulators run on their own loop thread (as a separate process would); everything else (fault
+proxies, writers, the kit's listeners) runs on the test's loop. Writers talk to the emulators
+directly; only the kit's listeners go through the proxies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from emulator.database.server import DatabaseEmulator
+from emulator.faults import FaultProxy
+from emulator.firestore.server import FirestoreEmulator
+from firebase_sync import Document, FirebaseSyncError
+
+R = TypeVar("R")
+PROJECT = "demo-chaos"
+NAMESPACE = f"{PROJECT}-default-rtdb"
+
+
+class Item(Document):
+    # Defaults everywhere: an RTDB partial update of a deleted child creates a partial child.
+    name: str = ""
+    price: float = 0.0
+    version: int = 0
+
+
+def _make(name: str) -> Any:
+    if name == "database":
+        return DatabaseEmulator(project=PROJECT, keepalive_interval=0.25)
+    return FirestoreEmulator(project=PROJECT)
+
+
+class Backend:
+    """Both emulators on a private loop thread, each restartable on its own port."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self.services: dict[str, Any] = {}
+        self.ports: dict[str, int] = {}
+        self._scratch = tempfile.TemporaryDirectory(prefix="chaos-")
+        for name in ("database", "firestore"):
+            self.services[name] = _make(name)
+            self.ports[name] = self._call(self.services[name].start("127.0.0.1", 0))
+
+    def _call(self, coro: Coroutine[Any, Any, R], timeout: float = 30.0) -> R:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def host(self, name: str) -> str:
+        return f"127.0.0.1:{self.ports[name]}"
+
+    async def restart(self, name: str) -> None:
+        """Stop ``name``, start a fresh process-like instance on the same port from an export."""
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._restart(name), self.loop))
+
+    async def _restart(self, name: str) -> None:
+        old = self.services[name]
+        directory = Path(self._scratch.name) / name
+        directory.mkdir(exist_ok=True)
+        await old.stop()
+        # Exported after the stop, so no write acknowledged by the old instance is lost.
+        entry = old.export_data(directory)
+        fresh = _make(name)
+        fresh.import_data(directory, entry)
+        for _ in range(50):  # the port may linger for a moment after close
+            try:
+                await fresh.start("127.0.0.1", self.ports[name])
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError(f"could not restart {name} on port {self.ports[name]}")
+        self.services[name] = fresh
+
+    def close(self) -> None:
+        try:
+            for service in self.services.values():
+                self._call(service.stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self.loop.close()
+            self._scratch.cleanup()
+
+
+@dataclass
+class Injected:
+    """Faults injected into one source, by kind."""
+
+    kinds: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.kinds.values())
+
+
+async def inject_faults(
+    backend: Backend,
+    name: str,
+    proxy: FaultProxy,
+    count: int,
+    injected: Injected,
+    rng: random.Random,
+    *,
+    restart_every: int = 10,
+) -> None:
+    """Inject ``count`` faults into one source: drops, stalls, cuts, refusals, restarts."""
+    for index in range(count):
+        await asyncio.sleep(rng.uniform(0.05, 0.3))
+        if index % restart_every == restart_every - 1:
+            await backend.restart(name)
+            injected.kinds["restart"] += 1
+            continue
+        kind = rng.choice(["drop", "stall", "cut", "refuse"])
+        if kind == "drop":
+            await proxy.drop()
+        elif kind == "stall":
+            # Long stalls outlive the RTDB idle timeout (a reconnect); short ones just resume.
+            proxy.blackhole(True)
+            await asyncio.sleep(rng.choice([0.1, 0.4, 1.2]))
+            proxy.blackhole(False)
+        elif kind == "cut":
+            cuts = proxy.stats.cuts
+            proxy.cut_after(rng.randint(1, 600))
+            for _ in range(20):  # until some connection was cut mid-message
+                if proxy.stats.cuts > cuts:
+                    break
+                await asyncio.sleep(0.05)
+            proxy.cut_after(None)
+        else:
+            proxy.refuse = True
+            await proxy.drop()
+            await asyncio.sleep(rng.uniform(0.1, 0.4))
+            proxy.refuse = False
+        injected.kinds[kind] += 1
+
+
+@dataclass
+class WriteLoad:
+    """Counters of a writer."""
+
+    writes: int = 0
+    failed: int = 0
+
+
+async def write_load(
+    repo: Any, keys: int, stop: asyncio.Event, load: WriteLoad, rng: random.Random
+) -> None:
+    """Sets, partial updates and deletes on ``keys`` keys until ``stop`` is set.
+
+    Failures (an emulator restarting outlasts the retries) are counted, not raised: the final
+    comparison reads the backend, so the store must match whatever the backend holds.
+    """
+    while not stop.is_set():
+        key = f"k{rng.randrange(keys):03d}"
+        roll = rng.random()
+        try:
+            if roll < 0.6:
+                price = round(rng.uniform(1, 100), 2)
+                await repo.set(Item(id=key, name=key, price=price, version=load.writes))
+            elif roll < 0.85:
+                await repo.update(key, {"version": load.writes})
+            else:
+                await repo.delete(key)
+            load.writes += 1
+        except FirebaseSyncError:
+            load.failed += 1  # includes NotFound for updates of deleted keys
+        await asyncio.sleep(rng.uniform(0.0, 0.01))
