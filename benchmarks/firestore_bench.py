@@ -1,48 +1,38 @@
 """Firestore emulator figures with the official Python client (prints, does not assert).
 
-Run: .venv/bin/python benchmarks/firestore_bench.py [--docs 100000]
-The emulator runs in-process on a background event loop; the client talks to it over TCP.
+Run: .venv/bin/python benchmarks/firestore_bench.py [--docs 100000] [--skip-cold-start]
+
+- cold start of both emulators: ``emulators:exec --only database,firestore true``, whole
+  process (the measurement of ``emulator_cold_start.py``);
+- ``set()`` -> ``on_snapshot`` callback latency, p50 / p99;
+- writes per second: single ``set()`` and 500-write batches;
+- 16 contending transactions on one document: total time (the official emulator: ~33 s);
+- initial snapshot of a ``--docs`` query: time, the emulator's CPU time and its RSS.
+
+Everything after the cold start talks to one emulator started with
+``firebase-sync emulators:start --only firestore`` in its own process.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import resource
-import statistics
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from emulator.firestore import FirestoreEmulator  # noqa: E402
-
-PROJECT = "demo-bench"
-
-
-def rss_mib() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(len(xs) * p))]
+from _common import summary_ms
+from emulator_cold_start import measure
+from firestore_big_snapshot import PROJECT, separate_emulator, snapshot_figures
 
 
 def latency(db: Any, n: int = 200) -> None:
     ref = db.collection("lat").document("x")
     got = threading.Event()
-    seen: list[float] = []
+    samples: list[float] = []
 
-    def cb(docs: list[Any], _c: Any, _t: Any) -> None:
+    def cb(_docs: list[Any], _changes: Any, _read_time: Any) -> None:
         got.set()
 
     watch = ref.on_snapshot(cb)
@@ -52,10 +42,9 @@ def latency(db: Any, n: int = 200) -> None:
         t0 = time.perf_counter()
         ref.set({"i": i})
         got.wait(5)
-        seen.append((time.perf_counter() - t0) * 1000)
+        samples.append(time.perf_counter() - t0)
     watch.unsubscribe()
-    print(f"set() -> on_snapshot callback: p50 {statistics.median(seen):.2f} ms, "
-          f"p99 {pct(seen, 0.99):.2f} ms (n={n})")
+    print(f"set() -> on_snapshot callback: {summary_ms(samples)}")
 
 
 def write_rates(db: Any) -> None:
@@ -63,16 +52,15 @@ def write_rates(db: Any) -> None:
     t0 = time.perf_counter()
     for i in range(1000):
         coll.document(f"d{i}").set({"i": i})
-    dt = time.perf_counter() - t0
-    print(f"single set(): {1000 / dt:,.0f} writes/s")
+    print(f"single set(): {1000 / (time.perf_counter() - t0):,.0f} writes/s (1,000 writes)")
     t0 = time.perf_counter()
     for b in range(20):
         batch = db.batch()
         for i in range(500):
             batch.set(coll.document(f"b{b}-{i}"), {"i": i})
         batch.commit()
-    dt = time.perf_counter() - t0
-    print(f"500-write batches: {10_000 / dt:,.0f} writes/s")
+    print(f"500-write batches: {10_000 / (time.perf_counter() - t0):,.0f} writes/s "
+          "(20 batches)")
 
 
 def contention(db: Any) -> None:
@@ -80,6 +68,7 @@ def contention(db: Any) -> None:
 
     ref = db.collection("tx").document("hot")
     ref.set({"n": 0})
+    failures: list[BaseException] = []
 
     def worker() -> None:
         @firestore.transactional
@@ -87,7 +76,10 @@ def contention(db: Any) -> None:
             n = ref.get(transaction=txn).to_dict()["n"]
             txn.update(ref, {"n": n + 1})
 
-        bump(db.transaction())
+        try:
+            bump(db.transaction())
+        except Exception as exc:  # counted in the figure, not raised
+            failures.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(16)]
     t0 = time.perf_counter()
@@ -96,88 +88,33 @@ def contention(db: Any) -> None:
     for t in threads:
         t.join()
     dt = time.perf_counter() - t0
-    print(f"16 contending transactions: {dt * 1000:.0f} ms total, n={ref.get().to_dict()['n']}")
-
-
-def load(db: Any, coll_id: str, docs: int) -> None:
-    coll = db.collection(coll_id)
-    for start in range(0, docs, 500):
-        batch = db.batch()
-        for i in range(start, min(docs, start + 500)):
-            batch.set(coll.document(f"d{i:06}"), {"i": i, "s": "x" * 20})
-        batch.commit()
-
-
-def big_snapshot_wire(host: str, docs: int) -> None:
-    """Initial snapshot over a raw Listen stream: the emulator's cost alone."""
-    import grpc
-    from google.cloud.firestore_v1.types import firestore as fs
-
-    req = fs.ListenRequest.pb()(database=f"projects/{PROJECT}/databases/(default)")
-    target = req.add_target
-    target.target_id = 1
-    target.query.parent = f"projects/{PROJECT}/databases/(default)/documents"
-    target.query.structured_query.from_.add().collection_id = "big"
-    with grpc.insecure_channel(host) as ch:
-        call = ch.stream_stream("/google.firestore.v1.Firestore/Listen",
-                                request_serializer=None,
-                                response_deserializer=fs.ListenResponse.pb().FromString)
-        t0 = time.perf_counter()
-        stream = call(iter([req.SerializeToString()]))
-        count = 0
-        for msg in stream:
-            if msg.HasField("document_change"):
-                count += 1
-            elif msg.HasField("target_change") and msg.target_change.target_change_type == 0:
-                break
-        dt = time.perf_counter() - t0
-        stream.cancel()
-    print(f"initial snapshot of {count:,} docs over a raw Listen stream: {dt:.2f} s")
-
-
-def client_snapshot(db: Any, coll_id: str) -> None:
-    got = threading.Event()
-    count = [0]
-
-    def cb(snap_docs: list[Any], _c: Any, _t: Any) -> None:
-        count[0] = len(snap_docs)
-        got.set()
-
-    t0 = time.perf_counter()
-    watch = db.collection(coll_id).on_snapshot(cb)
-    got.wait(300)
-    dt = time.perf_counter() - t0
-    watch.unsubscribe()
-    print(f"initial snapshot of {count[0]:,} docs with the python client's on_snapshot: "
-          f"{dt:.2f} s (its WatchDocTree copies a dict per insert: quadratic)")
+    print(f"16 contending transactions on one document: {dt:.2f} s total, "
+          f"counter {ref.get().to_dict()['n']}/16, {len(failures)} failed")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--client-docs", type=int, default=10_000,
+                        help="size of the query the Python client's on_snapshot reads")
+    parser.add_argument("--skip-cold-start", action="store_true")
     args = parser.parse_args()
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-    emu = FirestoreEmulator(project=PROJECT)
-    t0 = time.perf_counter()
-    port = asyncio.run_coroutine_threadsafe(emu.start("127.0.0.1", 0), loop).result()
-    print(f"emulator start: {(time.perf_counter() - t0) * 1000:.1f} ms")
-    os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{port}"
-    from google.cloud import firestore
+    if not args.skip_cold_start:
+        print(f"emulators:exec --only database,firestore true: "
+              f"{summary_ms(measure('database,firestore'))}")
+    with separate_emulator() as (host, pid):
+        print(f"emulator in its own process at {host} (pid {pid})")
+        os.environ["FIRESTORE_EMULATOR_HOST"] = host
+        from google.cloud import firestore
 
-    db = firestore.Client(project=PROJECT)
-    latency(db)
-    write_rates(db)
-    contention(db)
-    load(db, "small", 5_000)
-    client_snapshot(db, "small")
-    before = rss_mib()
-    load(db, "big", args.docs)
-    print(f"process RSS {before:.0f} -> {rss_mib():.0f} MiB after loading {args.docs:,} docs "
-          "(client and emulator share the process)")
-    big_snapshot_wire(f"127.0.0.1:{port}", args.docs)
-    db.close()
-    asyncio.run_coroutine_threadsafe(emu.stop(), loop).result()
+        db = firestore.Client(project=PROJECT)
+        latency(db)
+        write_rates(db)
+        contention(db)
+        db.close()
+        print(f"initial snapshot of a {args.docs:,}-document query:")
+        snapshot_figures(host, pid, args.docs, args.client_docs)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The Listen engine: targets per stream, initial snapshots, live changes and resume.
 
-Each stream owns an ``asyncio.Queue`` of outgoing ``ListenResponse`` messages (or an ``End``
-marker); the servicer drains it. The store calls ``ListenEngine.on_commit`` synchronously
+Each stream owns an ``asyncio.Queue`` of outgoing serialized ``ListenResponse`` messages (or an
+``End`` marker); the servicer drains it. The store calls ``ListenEngine.on_commit`` synchronously
 inside Commit, so listeners are queued before Commit returns.
 
 Per target we keep ``sent``: name -> update_time (µs) of every document the client holds for
@@ -34,6 +34,7 @@ from .store import (
     to_timestamp,
 )
 from .values import validate_document_name
+from .wire import listen_document_change, serialized, target_ids_field
 
 ListenResponse: Any = _fs.ListenResponse.pb()
 DocumentDelete: Any = _write.DocumentDelete.pb()
@@ -54,6 +55,11 @@ class Target:
     query: Query | None
     names: frozenset[str] | None
     sent: dict[str, int] = field(default_factory=dict)
+    #: the packed ``target_ids`` field every DocumentChange for this target carries.
+    ids_field: bytes = b""
+
+    def __post_init__(self) -> None:
+        self.ids_field = target_ids_field([self.id])
 
 
 def _us(ts: Any) -> int:
@@ -65,7 +71,7 @@ class ListenStream:
 
     def __init__(self, engine: ListenEngine) -> None:
         self.engine = engine
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.queue: asyncio.Queue[bytes | End] = asyncio.Queue()
         self.targets: dict[int, Target] = {}
         self.db_key: DbKey | None = None
         self._ids = itertools.count(1_000_001)
@@ -253,11 +259,8 @@ class ListenStream:
     # ------------------------------------------------------------ messages
 
     def _doc_change(self, target: Target, doc: Any) -> None:
-        msg = ListenResponse()
-        dc = msg.document_change
-        dc.document.CopyFrom(target.query.project(doc) if target.query else doc)
-        dc.target_ids.append(target.id)
-        self.queue.put_nowait(msg)
+        shown = target.query.project(doc) if target.query else doc
+        self.queue.put_nowait(listen_document_change(serialized(shown), target.ids_field))
 
     def _doc_gone(self, tid: int, name: str, exists: bool) -> None:
         msg = ListenResponse()
@@ -265,7 +268,7 @@ class ListenStream:
         part.document = name
         part.removed_target_ids.append(tid)
         to_timestamp(self.engine.store.clock.last, part.read_time)
-        self.queue.put_nowait(msg)
+        self.queue.put_nowait(serialized(msg))
 
     def _target_change(self, kind: int, ids: list[int], *, token: bytes = b"",
                        at: int | None = None, cause: tuple[Code, str] | None = None) -> None:
@@ -280,7 +283,7 @@ class ListenStream:
         if cause is not None:
             tc.cause.code = _CODE_NUMBERS[cause[0]]
             tc.cause.message = cause[1]
-        self.queue.put_nowait(msg)
+        self.queue.put_nowait(serialized(msg))
 
     def end(self, code: Code | str, message: str) -> None:
         """Ask the servicer to finish this stream with ``code``."""

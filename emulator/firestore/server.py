@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import socket
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -37,6 +41,7 @@ class FirestoreEmulator:
         self._http: web.AppRunner | None = None
         self._door: FrontDoor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._socket_dir: str | None = None
         self.port: int | None = None
 
     async def start(self, host: str, port: int) -> int:
@@ -51,7 +56,13 @@ class FirestoreEmulator:
             ("grpc.so_reuseport", 0),
         ])
         self._grpc.add_generic_rpc_handlers((self.servicer.handler(),))
-        grpc_port = self._grpc.add_insecure_port("127.0.0.1:0")
+        grpc_target: int | str
+        if hasattr(socket, "AF_UNIX"):
+            self._socket_dir = tempfile.mkdtemp(prefix="firestore-emulator-")
+            grpc_target = os.path.join(self._socket_dir, "grpc.sock")
+            self._grpc.add_insecure_port(f"unix:{grpc_target}")
+        else:
+            grpc_target = self._grpc.add_insecure_port("127.0.0.1:0")
         await self._grpc.start()
         self._http = web.AppRunner(build_app(self.store, self.engine, self.reset),
                                    access_log=None)
@@ -59,7 +70,7 @@ class FirestoreEmulator:
         site = web.TCPSite(self._http, "127.0.0.1", 0)
         await site.start()
         http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._door = FrontDoor(grpc_port, http_port)
+        self._door = FrontDoor(grpc_target, http_port)
         try:
             self.port = await self._door.start(host, port)
         except OSError:
@@ -83,6 +94,9 @@ class FirestoreEmulator:
         if self._http is not None:
             await self._http.cleanup()
             self._http = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
 
     def abort_listen_streams(self, code: str = "UNAVAILABLE") -> int:
         """Test hook: end every open Listen stream with ``code`` (clients resume)."""

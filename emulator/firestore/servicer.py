@@ -17,6 +17,7 @@ import grpc
 from google.cloud.firestore_v1.types import firestore as _fs
 from google.cloud.firestore_v1.types import write as _write
 from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import status_pb2
 
 from emulator.errors import Code, ServiceError, invalid
@@ -34,6 +35,7 @@ from .values import (
     validate_document_name,
     validate_id,
 )
+from .wire import run_query_response, serialized
 from .writes import WriteOutcome, apply_write
 
 SERVICE = "google.firestore.v1.Firestore"
@@ -140,7 +142,7 @@ class FirestoreServicer:
         async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
             try:
                 async for msg in fn(_parse(pb, raw)):
-                    yield msg.SerializeToString()
+                    yield msg if isinstance(msg, bytes) else msg.SerializeToString()
             except Exception as exc:
                 await _abort(context, exc)
 
@@ -250,23 +252,16 @@ class FirestoreServicer:
         at = self._read_time(req)
         docs = self._results(db, q, at)
         self._record_query(txn, db, q, docs)
-        read_time = at or self.store.clock.last
-        cls = _fs.RunQueryResponse.pb()
-        first = True
-        for doc in docs:
-            resp = cls()
-            if first and new_id:
-                resp.transaction = new_id
-            first = False
-            resp.document.CopyFrom(q.project(doc))
-            to_timestamp(read_time, resp.read_time)
-            yield resp
-        if first:
-            resp = cls()
-            if new_id:
-                resp.transaction = new_id
-            to_timestamp(read_time, resp.read_time)
-            yield resp
+        stamp = Timestamp()
+        to_timestamp(at or self.store.clock.last, stamp)
+        read_time = serialized(stamp)
+        if not docs:
+            yield run_query_response(b"", read_time, new_id)
+            return
+        project = q.project
+        yield run_query_response(serialized(project(docs[0])), read_time, new_id)
+        for doc in docs[1:]:
+            yield run_query_response(serialized(project(doc)), read_time)
 
     async def run_aggregation(self, req: Any) -> AsyncIterator[Any]:
         if req.WhichOneof("query_type") != "structured_aggregation_query":
@@ -372,6 +367,11 @@ class FirestoreServicer:
                     raise invalid("cannot write in a read-only transaction")
                 self.txns.validate(txn, lambda n: _version(db.get(n)))
             at, outcomes = self._apply(key, req.writes)
+        except ServiceError as exc:
+            if txn is not None and exc.code is Code.ABORTED:
+                self.txns.hold_for_retry(txn)
+                txn = None
+            raise
         finally:
             if txn is not None:
                 self.txns.end(txn.id)
@@ -440,6 +440,9 @@ class FirestoreServicer:
             try:
                 async for raw in requests:
                     stream.handle(_parse(pb, raw))
+                # The Node client stops a watch by half-closing and waits for the server
+                # to finish the call.
+                stream.end("OK", "")
             except ServiceError as exc:
                 stream.end(exc.code, exc.message)
             except asyncio.CancelledError:
@@ -450,13 +453,16 @@ class FirestoreServicer:
                     stream.end(Code.INTERNAL, f"emulator error: {exc!r}")
 
         reader = asyncio.create_task(read())
+        queue = stream.queue
         try:
             while True:
-                item = await stream.queue.get()
+                item = await queue.get()
                 if isinstance(item, End):
                     code = item.code.value if isinstance(item.code, Code) else item.code
-                    await context.abort(grpc.StatusCode[code], item.message)
-                yield item.SerializeToString()
+                    if code != "OK":
+                        await context.abort(grpc.StatusCode[code], item.message)
+                    return
+                yield item  # already serialized
         finally:
             reader.cancel()
             self.engine.close(stream)

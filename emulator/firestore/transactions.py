@@ -7,6 +7,10 @@ keep its "spot in line"), a transactional read of a document waits briefly while
 active transaction has read, or is waiting to read, the same document. Older transactions
 never wait for younger ones, so there is no deadlock; the wait is bounded, so an abandoned
 transaction delays others by at most ``lock_wait`` seconds, never the official emulator's 30.
+
+A transaction that fails its Commit with ABORTED keeps its place (and what it wants to read)
+until its retry begins: otherwise younger transactions read in the gap, commit first, and can
+abort the same old transaction on every one of its 5 attempts.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ class Transaction:
     query_checks: list[tuple[ReadCheck, object]] = field(default_factory=list)
     wanted: set[str] = field(default_factory=set)
     touched: float = field(default_factory=time.monotonic)
+    #: when its Commit failed with ABORTED; it then only holds its place for the retry.
+    aborted_at: float | None = None
 
 
 class Transactions:
@@ -56,6 +62,9 @@ class Transactions:
         age = self._ages.get(retry_of) if retry_of else None
         if age is None:
             age = next(self._counter)
+        else:
+            for held in [t for t in self._live.values() if t.age == age and t.aborted_at]:
+                self.end(held.id)
         self._ages[tid] = age
         if len(self._ages) > 100_000:
             self._ages = {k: v for k, v in self._ages.items() if k in self._live}
@@ -64,7 +73,7 @@ class Transactions:
 
     def get(self, tid: bytes, db: DbKey) -> Transaction:
         txn = self._live.get(tid)
-        if txn is None:
+        if txn is None or txn.aborted_at is not None:
             raise ServiceError(Code.INVALID_ARGUMENT, "transaction is not valid or has expired")
         if txn.db != db:
             raise invalid("transaction belongs to another database")
@@ -88,8 +97,11 @@ class Transactions:
                 return
 
     def _older_wants(self, txn: Transaction, names: list[str]) -> bool:
+        held_since = time.monotonic() - self.lock_wait
         for other in self._live.values():
             if other is txn or other.read_only or other.age >= txn.age or other.db != txn.db:
+                continue
+            if other.aborted_at is not None and other.aborted_at < held_since:
                 continue
             if not other.wanted.isdisjoint(names):
                 return True
@@ -117,12 +129,17 @@ class Transactions:
                     Code.ABORTED, "Transaction aborted: a query result changed since it was read"
                 )
 
+    def hold_for_retry(self, txn: Transaction) -> None:
+        """After ABORTED at Commit: keep ``txn``'s place in line until its retry begins."""
+        txn.aborted_at = txn.touched = time.monotonic()
+
     def end(self, tid: bytes) -> None:
         if self._live.pop(tid, None) is not None:
             self._changed.set()
 
     def _expire(self) -> None:
-        cutoff = time.monotonic() - IDLE_EXPIRY_S
-        stale = [t for t, x in self._live.items() if x.touched < cutoff]
+        now = time.monotonic()
+        stale = [t for t, x in self._live.items() if x.touched < now - IDLE_EXPIRY_S or (
+            x.aborted_at is not None and x.aborted_at < now - self.lock_wait)]
         for t in stale:
             self.end(t)

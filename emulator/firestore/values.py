@@ -104,6 +104,8 @@ def _cmp_numbers(a: int | float, b: int | float) -> int:
 
 
 def _segment_key(segment: str) -> tuple[int, int | str]:
+    if not segment.startswith("__id"):
+        return (1, segment)
     m = _LEGACY_ID.fullmatch(segment)
     if m:
         return (0, int(m.group(1)))
@@ -151,6 +153,46 @@ def compare(a: Any, b: Any) -> int:
         vb = b.map_value.fields["value"].array_value.values
         return _cmp(len(va), len(vb)) or _compare_arrays(va, vb)
     return _compare_maps(a.map_value.fields, b.map_value.fields)
+
+
+def name_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key that orders resource names as ``compare_names`` does."""
+    return tuple(_segment_key(s) for s in name.split("/"))
+
+
+def _number_key(x: int | float) -> tuple[int, int | float]:
+    # NaN sorts first; Python orders int against float exactly and -0.0 == 0.0.
+    return (0, 0) if isinstance(x, float) and math.isnan(x) else (1, x)
+
+
+def sort_key(v: Any) -> tuple[Any, ...]:
+    """A sort key that orders values as ``compare`` does (C-speed ``list.sort``)."""
+    rank = type_rank(v)
+    k = kind(v)
+    if rank == 0:
+        return (0,)
+    if rank == 1:
+        return (1, v.boolean_value)
+    if rank == 2:
+        return (2, _number_key(number(v)))
+    if k == "timestamp_value":
+        return (3, v.timestamp_value.seconds, v.timestamp_value.nanos)
+    if k == "string_value":
+        return (4, v.string_value)
+    if k == "bytes_value":
+        return (5, v.bytes_value)
+    if k == "reference_value":
+        return (6, name_key(v.reference_value))
+    if k == "geo_point_value":
+        g = v.geo_point_value
+        return (7, _number_key(g.latitude), _number_key(g.longitude))
+    if k == "array_value":
+        return (8, tuple(sort_key(x) for x in v.array_value.values))
+    if rank == _VECTOR_RANK:
+        values = v.map_value.fields["value"].array_value.values
+        return (9, len(values), tuple(sort_key(x) for x in values))
+    fields = v.map_value.fields
+    return (10, tuple((key, sort_key(fields[key])) for key in sorted(fields)))
 
 
 def _compare_arrays(va: Sequence[Any], vb: Sequence[Any]) -> int:

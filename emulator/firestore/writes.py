@@ -100,6 +100,9 @@ def apply_write(
             f"a document may have at most {MAX_TRANSFORMS_PER_DOCUMENT} field transforms "
             "per commit"
         )
+    masked = (set(map(parse_field_path, write.update_mask.field_paths))
+              if op == "update" and write.HasField("update_mask") else set())
+    _check_transform_paths(transforms, masked)
     results = [_apply_transform(new.fields, t, at) for t in transforms]
     validate_document(name, new.fields)
 
@@ -133,6 +136,20 @@ def _check_precondition(pre: Any, old: Any | None, name: str) -> None:
                 Code.FAILED_PRECONDITION,
                 f"the stored version of {name} does not match the required update_time",
             )
+
+
+def _check_transform_paths(transforms: list[Any], masked: set[tuple[str, ...]]) -> None:
+    """Production refuses two transforms of one field, and a field both masked and
+    transformed."""
+    seen: set[tuple[str, ...]] = set()
+    for t in transforms:
+        path = parse_field_path(t.field_path)
+        if path in seen:
+            raise invalid(f"field {t.field_path} has more than one transform in one write")
+        if path in masked:
+            raise invalid(f"field {t.field_path} cannot be both in the update mask and "
+                          "transformed in one write")
+        seen.add(path)
 
 
 def _apply_transform(fields: Any, t: Any, at: int) -> Any:

@@ -78,6 +78,19 @@ def test_not_equal_and_not_in(mixed: Any) -> None:
         ids(mixed.where(filter=FieldFilter("v", "in", list(range(31)))))
 
 
+def test_one_not_equal_or_not_in_per_query(mixed: Any) -> None:
+    two = [(FieldFilter("v", "!=", 1), FieldFilter("w", "!=", 2)),
+           (FieldFilter("v", "!=", 1), FieldFilter("w", "not-in", [2])),
+           (FieldFilter("v", "not-in", [1]), FieldFilter("v", "not-in", [2]))]
+    for a, b in two:
+        with pytest.raises(gexc.InvalidArgument, match="at most one != or not-in"):
+            ids(mixed.where(filter=a).where(filter=b))
+        with pytest.raises(gexc.InvalidArgument, match="at most one != or not-in"):
+            ids(mixed.where(filter=Or([a, b])))
+    assert "one" not in ids(mixed.where(filter=FieldFilter("v", "!=", 1))
+                            .where(filter=FieldFilter("v", ">", 0)))
+
+
 def test_array_contains(firestore_client: firestore.Client) -> None:
     ref = load(firestore_client, "arr", {
         "a": {"tags": ["x", "y", 1]}, "b": {"tags": ["y"]}, "c": {"tags": "x"},

@@ -85,6 +85,7 @@ class RawListen:
         try:
             for msg in self.call:
                 self.responses.put(msg)
+            self.responses.put("END")  # the server finished the call with OK
         except grpc.RpcError as exc:
             self.responses.put(exc)
 
@@ -124,6 +125,16 @@ def query_target(tid: int, coll: str, token: bytes = b"") -> Any:
     if token:
         target.resume_token = token
     return target
+
+
+def test_listen_half_close_ends_the_call_with_ok(channel: Any,
+                                                 firestore_client: firestore.Client) -> None:
+    # The Node client stops a watch by half-closing, then waits for the call to finish.
+    listen = RawListen(channel)
+    listen.send(add_target=query_target(7, "a"))
+    assert kinds(listen.take(3)) == ["ADD[7]", "CURRENT[7]", "NO_CHANGE[]"]
+    listen.requests.put(None)
+    assert listen.take(1) == ["END"]
 
 
 def test_listen_sequences_several_targets(channel: Any,

@@ -220,3 +220,26 @@ def test_timestamp_values_compare_with_commit_time(firestore_client: firestore.C
     ref = firestore_client.collection("c").document("d")
     ref.set({"t": firestore.SERVER_TIMESTAMP})
     assert ref.get().to_dict()["t"] > before
+
+
+def _commit_raw(client: firestore.Client, write: dict[str, object]) -> None:
+    client._firestore_api.commit(
+        request={"database": client._database_string, "writes": [write]})
+
+
+def test_duplicate_transform_or_masked_transform_is_invalid(
+        firestore_client: firestore.Client) -> None:
+    name = f"{firestore_client._database_string}/documents/c/d"
+    inc = {"field_path": "n", "increment": {"integer_value": 1}}
+    with pytest.raises(gexc.InvalidArgument, match="more than one transform"):
+        _commit_raw(firestore_client, {"update": {"name": name},
+                                       "update_transforms": [inc, inc]})
+    with pytest.raises(gexc.InvalidArgument, match="both in the update mask"):
+        _commit_raw(firestore_client, {"update": {"name": name, "fields": {}},
+                                       "update_mask": {"field_paths": ["n"]},
+                                       "update_transforms": [inc]})
+    assert not firestore_client.collection("c").document("d").get().exists
+    _commit_raw(firestore_client, {"update": {"name": name},
+                                   "update_mask": {"field_paths": ["m"]},
+                                   "update_transforms": [inc]})
+    assert firestore_client.collection("c").document("d").get().to_dict() == {"n": 1}

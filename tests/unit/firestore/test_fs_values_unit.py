@@ -54,6 +54,41 @@ def test_order_matches_client_comparator(a: Any, b: Any) -> None:
     assert values.compare(vb, va) == -values.compare(va, vb)
 
 
+def _sign(x: Any, y: Any) -> int:
+    return int(x > y) - int(x < y)
+
+
+@settings(max_examples=400, deadline=None)
+@given(plain_values, plain_values)
+def test_sort_key_matches_compare(a: Any, b: Any) -> None:
+    va, vb = pb(a), pb(b)
+    assert _sign(values.sort_key(va), values.sort_key(vb)) == values.compare(va, vb)
+
+
+def test_sort_key_on_every_type() -> None:
+    from google.cloud.firestore_v1 import GeoPoint
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    def ts(seconds: int, nanos: int) -> Any:
+        v = values.Value()
+        v.timestamp_value.CopyFrom(Timestamp(seconds=seconds, nanos=nanos))
+        return v
+
+    samples = [pb(None), pb(True), pb(math.nan), pb(-1), pb(2.5), ts(1, 5), ts(1, 7), ts(2, 0),
+               pb("b"), pb(b"\x01"), ref("c/__id5__"), ref("c/1"), ref("c/a/s/x"),
+               pb(GeoPoint(1.0, math.nan)), pb(GeoPoint(1.0, 2.0)), pb(GeoPoint(-1.0, 9.0)),
+               pb([1, "a"]), pb({"__type__": "__vector__", "value": [1.0, 2.0]}),
+               pb({"__type__": "__vector__", "value": [9.0]}), pb({"a": {"b": 1}}), pb({"a": 2})]
+    for x in samples:
+        for y in samples:
+            assert _sign(values.sort_key(x), values.sort_key(y)) == values.compare(x, y)
+    names = [f"{DOCS}/{n}" for n in ("c/__id-9223372036854775808__", "c/__id5__", "c/A",
+                                     "c/a/s/x", "c\0/x", "ca/b", "c/__idx__")]
+    for x in names:
+        for y in names:
+            assert _sign(values.name_key(x), values.name_key(y)) == values.compare_names(x, y)
+
+
 def test_cross_type_ranks() -> None:
     ordered = [None, False, True, math.nan, -math.inf, -1, 0, 0.5, 1, 2**53, 2**53 + 1,
                math.inf, "", "a", "é", b"", b"\x00", [], [1], {"__type__": "__vector__",
