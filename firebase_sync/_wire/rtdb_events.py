@@ -124,12 +124,22 @@ def _as_object(value: dict[str, Any] | list[Any]) -> dict[str, Any]:
 
 def _prune(value: Any) -> Any:
     """Normalise like the server: nulls and empty objects disappear."""
-    if isinstance(value, dict):
-        out = {k: p for k, v in value.items() if (p := _prune(v)) is not None}
-        return out or None
     if isinstance(value, list):
-        return _prune(_as_object(value))
-    return value
+        value = _as_object(value)
+    elif not isinstance(value, dict):
+        return value
+    # Recursing only into objects and arrays, not once per leaf: a root put of a large
+    # collection goes through here for every value it holds.
+    out: dict[str, Any] = {}
+    for key, child in value.items():
+        if isinstance(child, _CONTAINERS):
+            child = _prune(child)
+        if child is not None:
+            out[key] = child
+    return out or None
+
+
+_CONTAINERS = (dict, list)
 
 
 def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[ChildChange]:

@@ -12,12 +12,13 @@ integer keys. :func:`restore_for_model` undoes that using the model's annotation
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
+import functools
 import math
 import types
 import typing
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pydantic
@@ -118,18 +119,60 @@ def restore_for_model(model: type[pydantic.BaseModel], data: Any) -> Any:
     if not isinstance(data, Mapping):
         return data
     out = dict(data)
-    for name, info in model.model_fields.items():
-        key = info.alias or name
+    for key, restore, empty in _model_plan(model):
         if key in out:
-            out[key] = _restore(info.annotation, out[key])
-        elif info.is_required():
-            empty = _empty_for(info.annotation)
-            if empty is not _NO_EMPTY:
-                out[key] = empty
+            if restore is not None:
+                out[key] = restore(out[key])
+        elif empty is not None:
+            out[key] = empty()
     return out
 
 
+# A restorer maps a stored value to what the model expects; None means "leave it as is".
+_Restorer = Callable[[Any], Any]
+# Per field that needs any work: its key, its restorer, and what makes the value RTDB would
+# have dropped when the field is required (None: nothing to put back).
+_FieldPlan = tuple[str, _Restorer | None, Callable[[], Any] | None]
+
+# Reading the annotations (typing.get_origin/get_args, recursively) costs far more than
+# applying them, and a listener decodes thousands of children of one model: plan once per
+# class. Weak keys, so models made on the fly are not kept alive by the cache.
+_PLANS: weakref.WeakKeyDictionary[type[pydantic.BaseModel], tuple[_FieldPlan, ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _model_plan(model: type[pydantic.BaseModel]) -> tuple[_FieldPlan, ...]:
+    plan = _PLANS.get(model)
+    if plan is None:
+        entries = []
+        for name, info in model.model_fields.items():
+            restore = _restorer(info.annotation)
+            empty = _empty_factory(info.annotation) if info.is_required() else None
+            if restore is not None or empty is not None:
+                entries.append((info.alias or name, restore, empty))
+        plan = tuple(entries)
+        # A model whose forward references are not resolved yet may still change its fields.
+        if model.__pydantic_complete__:
+            _PLANS[model] = plan
+    return plan
+
+
 _NO_EMPTY = object()
+
+
+def _none() -> None:
+    return None
+
+
+def _empty_factory(annotation: Any) -> Callable[[], Any] | None:
+    """A fresh copy of what RTDB would have dropped for ``annotation`` each call, or None."""
+    empty = _empty_for(annotation)
+    if empty is _NO_EMPTY:
+        return None
+    if empty is None:
+        return _none
+    return list if isinstance(empty, list) else dict
 
 
 def _empty_for(annotation: Any) -> Any:
@@ -149,39 +192,59 @@ def _empty_for(annotation: Any) -> Any:
     return _NO_EMPTY
 
 
-def _restore(annotation: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _restorer(annotation: Any) -> _Restorer | None:
+    """How to restore a stored value for ``annotation`` (None: leave it to pydantic)."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
-        return _restore(args[0], value)
-    if annotation is bytes and isinstance(value, str):
-        try:
-            return base64.b64decode(value, validate=True)
-        except binascii.Error:
-            return value
+        return _restorer(args[0])
+    if annotation is bytes:
+        return _restore_bytes
     if origin in (typing.Union, types.UnionType):
         non_none = [a for a in args if a is not type(None)]
-        return _restore(non_none[0], value) if len(non_none) == 1 else value
+        return _restorer(non_none[0]) if len(non_none) == 1 else None
     if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
-        return restore_for_model(annotation, value)
+        # Looked up when called, not now: a model may contain itself.
+        return functools.partial(restore_for_model, annotation)
     if origin in (list, set, frozenset, tuple) or annotation in (list, set, frozenset, tuple):
-        items = _as_list(value)
-        if items is None:
-            return value
         item_type = args[0] if args and (origin is not tuple or args[-1] is Ellipsis) else Any
-        return [_restore(item_type, item) for item in items]
-    if origin in (dict, Mapping) and len(args) == 2 and isinstance(value, Mapping):
-        return {k: _restore(args[1], v) for k, v in value.items()}
+        return functools.partial(_restore_list, _restorer(item_type))
+    if origin in (dict, Mapping) and len(args) == 2:
+        return functools.partial(_restore_dict, _restorer(args[1]))
+    return None
+
+
+def _restore_bytes(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:  # binascii.Error, or non-ASCII text: pydantic will say what is wrong
+            return value
     return value
+
+
+def _restore_list(restore_item: _Restorer | None, value: Any) -> Any:
+    items = _as_list(value)
+    if items is None:
+        return value
+    if restore_item is None:
+        return list(items) if items is value else items
+    return [None if item is None else restore_item(item) for item in items]
+
+
+def _restore_dict(restore_item: _Restorer | None, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    if restore_item is None:
+        return dict(value)
+    return {k: None if v is None else restore_item(v) for k, v in value.items()}
 
 
 def _as_list(value: Any) -> list[Any] | None:
     """A list from a JSON array, or from an object RTDB made of a sparse array."""
     if isinstance(value, list):
         return value
-    if isinstance(value, Mapping) and all(isinstance(k, str) and k.isdigit() for k in value):
+    if isinstance(value, Mapping) and all(isinstance(k, str) and k.isdecimal() for k in value):
         if not value:
             return []
         size = max(int(k) for k in value) + 1
