@@ -12,29 +12,41 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 METADATA_FILE = "firebase-export-metadata.json"
 EXPORT_FORMAT_VERSION = "firebase-sync/1"
 
 
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a fsync'd temporary file and an atomic rename."""
+def write_file_atomically(path: Path, chunks: bytes | str | Iterable[str]) -> None:
+    """Write ``chunks`` to ``path`` through a fsync'd temporary file and an atomic rename.
+
+    ``chunks`` is the whole content (bytes or text) or an iterable of text pieces, written as
+    they come so a large export never sits in memory whole. The directory is fsync'd too.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(chunks, bytes):
+                handle.write(chunks)
+            elif isinstance(chunks, str):
+                handle.write(chunks.encode("utf-8"))
+            else:
+                for piece in chunks:
+                    handle.write(piece.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_directory(path.parent)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_directory(path: Path) -> None:
+    """Make renames inside ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -56,14 +68,14 @@ def export_directory(
         write_file_atomically(
             staging / METADATA_FILE, json.dumps(metadata, indent=2).encode("utf-8")
         )
-        _fsync_dir(staging)
+        fsync_directory(staging)
         previous = target.with_name(target.name + ".previous")
         if previous.exists():
             shutil.rmtree(previous)
         if target.exists():
             os.replace(target, previous)
         os.replace(staging, target)
-        _fsync_dir(target.parent)
+        fsync_directory(target.parent)
         if previous.exists():
             shutil.rmtree(previous)
     except BaseException:

@@ -8,9 +8,6 @@ removed only after the new ones are in place, so a crash mid-export never loses 
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 from aiohttp import web
@@ -19,6 +16,7 @@ from emulator.database.paths import check_namespace
 from emulator.database.rest import MAX_WRITE_BYTES, RestApi
 from emulator.database.state import DatabaseState
 from emulator.database.values import Json, Normaliser, parse_json
+from emulator.export import fsync_directory, write_file_atomically
 
 EXPORT_DIR = "database_export"
 EXPORT_VERSION = "firebase-sync-database-1"
@@ -90,12 +88,12 @@ class DatabaseEmulator:
         for ns in self.state.names():
             text = self.state.export_json(ns)
             if text is not None:
-                _write_atomically(target / f"{ns}.json", text)
+                write_file_atomically(target / f"{ns}.json", text)
                 written.add(ns)
         for stale in target.glob("*.json"):
             if stale.stem not in written:
                 stale.unlink()
-        _fsync_directory(target)
+        fsync_directory(target)
         return {"version": EXPORT_VERSION, "path": EXPORT_DIR}
 
     def import_data(self, directory: Path, metadata: dict[str, object]) -> None:
@@ -113,25 +111,3 @@ class DatabaseEmulator:
             loaded.append((check_namespace(file.stem), data))
         for ns, data in loaded:
             self.state.load(ns, data)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -15,10 +15,7 @@ written last, so an interrupted export never leaves a manifest pointing at parti
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from emulator.errors import invalid
+from emulator.export import write_file_atomically
 
 from .store import Store
 from .values import Document
@@ -33,27 +31,6 @@ from .values import Document
 FORMAT = "firebase-sync-firestore"
 VERSION = 1
 DIRNAME = "firestore_export"
-
-
-def _atomic_write(path: Path, lines: Iterator[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for line in lines:
-                f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def export_store(store: Store, directory: Path) -> dict[str, object]:
@@ -67,11 +44,11 @@ def export_store(store: Store, directory: Path) -> dict[str, object]:
         lines = (json.dumps(json_format.MessageToDict(doc, preserving_proto_field_name=True),
                             ensure_ascii=False, separators=(",", ":")) + "\n"
                  for _, doc in docs)
-        _atomic_write(root / rel, lines)
+        write_file_atomically(root / rel, lines)
         entries.append({"project": project, "database": database, "file": rel,
                         "count": len(docs)})
     manifest = {"format": FORMAT, "version": VERSION, "databases": entries}
-    _atomic_write(root / "manifest.json", iter([json.dumps(manifest, indent=2) + "\n"]))
+    write_file_atomically(root / "manifest.json", iter([json.dumps(manifest, indent=2) + "\n"]))
     return {"version": str(VERSION), "path": DIRNAME, "format": FORMAT}
 
 
