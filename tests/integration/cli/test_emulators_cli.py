@@ -177,3 +177,34 @@ def test_start_runs_until_sigterm_and_exports(config: Path, tmp_path: Path) -> N
     assert f"127.0.0.1:{port}" in out
     exported = json.loads((export / "database_export" / "demo-s.json").read_text())
     assert exported == {"k": 42}
+
+
+def test_hub_exports_on_request(config: Path, tmp_path: Path) -> None:
+    target = tmp_path / "hub-export"
+    result = _exec(
+        config,
+        f"""
+        import json, os, urllib.error, urllib.request
+        db = os.environ["FIREBASE_DATABASE_EMULATOR_HOST"]
+        urllib.request.urlopen(urllib.request.Request(
+            f"http://{{db}}/a.json?ns=demo-hub", data=b'{{"b": 1}}', method="PUT"))
+        hub = "http://" + os.environ["FIREBASE_EMULATOR_HUB"] + "/_admin/export"
+        def post(body):
+            request = urllib.request.Request(hub, data=body, method="POST",
+                                             headers={{"Content-Type": "application/json"}})
+            try:
+                return urllib.request.urlopen(request).status
+            except urllib.error.HTTPError as error:
+                return error.code
+        print(post(json.dumps({{"path": {str(target)!r}}}).encode()))
+        print(post(b"not json"), post(b"{{}}"))
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "200" in lines and "400 400" in lines
+    metadata = json.loads((target / "firebase-export-metadata.json").read_text())
+    assert set(metadata) >= {"version", "database", "firestore"}
+    assert json.loads((target / "database_export" / "demo-hub.json").read_text()) == {
+        "a": {"b": 1}
+    }
