@@ -18,6 +18,7 @@ from .values import (
     FieldPath,
     Value,
     compare,
+    database_of,
     format_field_path,
     get_field,
     is_nan,
@@ -223,14 +224,23 @@ def _cursor(c: Any, orders: list[tuple[FieldPath, int]], parent: str) -> Cursor:
 
 
 def _name_value(v: Any, parent: str) -> Any:
+    """A ``__name__`` operand as a full reference inside the query's database."""
     k = kind(v)
     if k == "reference_value":
-        return v
-    if k == "string_value":  # some SDKs send a relative path for __name__
+        out = v
+    elif k == "string_value":  # some SDKs send a relative path for __name__
         out = Value()
         out.reference_value = f"{parent}/{v.string_value}"
-        return out
-    raise invalid("a cursor or filter on __name__ needs a reference value")
+    else:
+        raise invalid("a cursor or filter on __name__ needs a reference value")
+    ref = out.reference_value
+    root = database_of(parent)
+    rel = ref[len(root) + 1:].split("/") if ref.startswith(root + "/") else []
+    # Only the shape is checked: recursive() bounds use reserved-looking IDs
+    # (__id-9223372036854775808__) and a "coll\0" collection that validate_id would refuse.
+    if not rel or len(rel) % 2 or not all(rel):
+        raise invalid(f"__name__ value {ref!r} is not a document in database {root!r}")
+    return out
 
 
 def _count_not_equal(f: Any) -> int:

@@ -48,6 +48,13 @@ _VECTOR_RANK = 9
 _STORABLE = frozenset(_RANK)
 _LEGACY_ID = re.compile(r"__id(-?\d+)__")
 _SIMPLE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+_RESERVED = re.compile(r"__.*__", re.DOTALL)
+#: Map keys the official clients use for special types (vectors, Enterprise BSON types): they
+#: match ``__.*__`` but production stores them, so they are exempt from the reserved-name rule.
+VECTOR_TYPE_KEY = "__type__"
+BSON_KEYS = frozenset({"__min__", "__max__", "__oid__", "__int__", "__decimal128__",
+                       "__binary__", "__request_timestamp__", "__regex__"})
+CONVENTION_KEYS = BSON_KEYS | {VECTOR_TYPE_KEY}
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -248,6 +255,8 @@ def parse_field_path(text: str) -> FieldPath:
             if i >= n:
                 raise invalid(f"unterminated backtick in field path {text!r}")
             i += 1
+            if not buf:  # production: "``" names no field
+                raise invalid(f"invalid field path {text!r}: empty quoted segment")
             parts.append("".join(buf))
         else:
             j = text.find(".", i)
@@ -264,7 +273,26 @@ def parse_field_path(text: str) -> FieldPath:
         i += 1
         if i == n:
             raise invalid(f"invalid field path {text!r}")
+    if parts[0] == "__name__" and len(parts) > 1:
+        raise invalid(f"invalid field path {text!r}: __name__ has no subfields")
     return tuple(parts)
+
+
+def is_reserved(segment: str) -> bool:
+    """Whether a field name matches ``__.*__``, which production reserves."""
+    return _RESERVED.fullmatch(segment) is not None
+
+
+def validate_write_path(path: FieldPath, raw: str) -> None:
+    """Refuse an update-mask or transform path that names a reserved field.
+
+    The special-type keys (``__type__``, the BSON keys) stay writable: a merge of a raw
+    vector or BSON map lists them as leaf paths.
+    """
+    for seg in path:
+        if is_reserved(seg) and seg not in CONVENTION_KEYS:
+            raise invalid(f"field path {raw!r} names a reserved field: names matching "
+                          "__.*__ are reserved")
 
 
 def format_field_path(path: Iterable[str]) -> str:
@@ -357,9 +385,16 @@ def _fields_size(fields: Fields) -> int:
     return sum(len(key.encode()) + 1 + value_size(v) for key, v in fields.items())
 
 
-def validate_value(v: Any, depth: int = 1) -> None:
+def database_of(name: str) -> str:
+    """The ``projects/p/databases/d/documents`` root of a full document name."""
+    return "/".join(name.split("/")[:5])
+
+
+def validate_value(v: Any, depth: int = 1, database: str | None = None) -> None:
     """Reject values that production refuses: unset or pipeline-only types, nested
-    arrays, nesting deeper than the limit, over-long field names."""
+    arrays, nesting deeper than the limit, over-long or reserved field names, geo points out
+    of range, and malformed references or (when ``database`` is given, as for stored values)
+    references outside that ``projects/p/databases/d/documents`` root."""
     if depth > MAX_DEPTH:
         raise invalid(f"value exceeds the maximum nesting depth of {MAX_DEPTH}")
     k = kind(v)
@@ -371,18 +406,53 @@ def validate_value(v: Any, depth: int = 1) -> None:
         for x in v.array_value.values:
             if kind(x) == "array_value":
                 raise invalid("cannot nest an array directly inside an array")
-            validate_value(x, depth + 1)
+            validate_value(x, depth + 1, database)
     elif k == "map_value":
-        validate_fields(v.map_value.fields, depth + 1)
+        validate_fields(v.map_value.fields, depth + 1, database)
     elif k == "reference_value":
-        validate_document_name(v.reference_value, what="reference value")
+        validate_reference(v.reference_value, database)
+    elif k == "geo_point_value":
+        g = v.geo_point_value
+        # Written as negated ranges so NaN is refused too.
+        if not -90.0 <= g.latitude <= 90.0:
+            raise invalid(f"geo point latitude {g.latitude} must be in [-90, 90]")
+        if not -180.0 <= g.longitude <= 180.0:
+            raise invalid(f"geo point longitude {g.longitude} must be in [-180, 180]")
     elif k == "timestamp_value":
         ts = v.timestamp_value
         if not (-62135596800 <= ts.seconds <= 253402300799) or not 0 <= ts.nanos < 10**9:
             raise invalid("timestamp value out of range")
 
 
-def validate_fields(fields: Fields, depth: int = 1) -> None:
+def validate_reference(ref: str, database: str | None) -> None:
+    """A stored reference names a document of the writing database.
+
+    Production's client SDKs refuse references "for database p2/d2 but should be for
+    database p/d", and the backend refused them ("in different app partition"); documents
+    imported from another project may still hold such references, so ``Store.load`` does not
+    come through here.
+    """
+    validate_document_name(ref, what="reference value")
+    if database is not None and not ref.startswith(database + "/"):
+        raise invalid(f"reference value {ref!r} is not in database {database!r}: "
+                      "document references must be in the same database")
+
+
+def _exempt_keys(fields: Fields) -> frozenset[str]:
+    """The reserved-looking keys a special-type map may hold (see ``CONVENTION_KEYS``)."""
+    t = fields.get(VECTOR_TYPE_KEY)
+    if t is not None and t.WhichOneof("value_type") == "string_value" and (
+        t.string_value == "__vector__"
+    ):
+        return frozenset({VECTOR_TYPE_KEY})
+    if len(fields) == 1:
+        return BSON_KEYS & frozenset(fields)
+    return frozenset()
+
+
+def validate_fields(fields: Fields, depth: int = 1, database: str | None = None) -> None:
+    # Special-type maps are values, so a document's own fields (depth 1) get no exemption.
+    exempt = _exempt_keys(fields) if depth > 1 else frozenset()
     for key, v in fields.items():
         if not key:
             raise invalid("field names must not be empty")
@@ -390,12 +460,15 @@ def validate_fields(fields: Fields, depth: int = 1) -> None:
             raise invalid(
                 f"field name exceeds the maximum size of {MAX_FIELD_PATH_BYTES} bytes"
             )
-        validate_value(v, depth)
+        if is_reserved(key) and key not in exempt:
+            raise invalid(f"field name {key!r} is reserved: names matching __.*__ are "
+                          "reserved")
+        validate_value(v, depth, database)
 
 
 def validate_document(name: str, fields: Fields) -> None:
     """Apply the size and shape limits to a complete document about to be stored."""
-    validate_fields(fields)
+    validate_fields(fields, database=database_of(name))
     size = _name_size(name) + _fields_size(fields) + 32
     if size > MAX_DOCUMENT_BYTES:
         raise invalid(
@@ -412,6 +485,8 @@ def validate_document_name(name: str, what: str = "document name") -> None:
         or parts[0] != "projects"
         or parts[2] != "databases"
         or parts[4] != "documents"
+        or not parts[1]
+        or not parts[3]
         or (len(parts) - 5) % 2
     ):
         raise invalid(f"invalid {what} {name!r}")

@@ -26,6 +26,7 @@ from .values import (
     validate_document,
     validate_document_name,
     validate_value,
+    validate_write_path,
 )
 
 
@@ -80,6 +81,7 @@ def apply_write(
                 new.fields.MergeFrom(old.fields)
             for raw in write.update_mask.field_paths:
                 path = parse_field_path(raw)
+                validate_write_path(path, raw)
                 value = get_field(write.update.fields, path)
                 if value is None:
                     delete_field(new.fields, path)
@@ -103,7 +105,7 @@ def apply_write(
     masked = (set(map(parse_field_path, write.update_mask.field_paths))
               if op == "update" and write.HasField("update_mask") else set())
     _check_transform_paths(transforms, masked)
-    results = [_apply_transform(new.fields, t, at) for t in transforms]
+    results = [_apply_transform(new.fields, t, at, db.root) for t in transforms]
     validate_document(name, new.fields)
 
     if old is not None and old.fields == new.fields:
@@ -144,6 +146,7 @@ def _check_transform_paths(transforms: list[Any], masked: set[tuple[str, ...]]) 
     seen: set[tuple[str, ...]] = set()
     for t in transforms:
         path = parse_field_path(t.field_path)
+        validate_write_path(path, t.field_path)
         if path in seen:
             raise invalid(f"field {t.field_path} has more than one transform in one write")
         if path in masked:
@@ -152,7 +155,7 @@ def _check_transform_paths(transforms: list[Any], masked: set[tuple[str, ...]]) 
         seen.add(path)
 
 
-def _apply_transform(fields: Any, t: Any, at: int) -> Any:
+def _apply_transform(fields: Any, t: Any, at: int, database: str) -> Any:
     path = parse_field_path(t.field_path)
     current = get_field(fields, path)
     k = t.WhichOneof("transform_type")
@@ -178,7 +181,7 @@ def _apply_transform(fields: Any, t: Any, at: int) -> Any:
     if k in ("append_missing_elements", "remove_all_from_array"):
         arg = getattr(t, k)
         for v in arg.values:
-            validate_value(v, 2)
+            validate_value(v, 2, database)
         existing = list(current.array_value.values) if current is not None and kind(
             current) == "array_value" else []
         if k == "append_missing_elements":

@@ -104,9 +104,9 @@ def test_firestore_survives_empty_requests(emulators: EmulatorHosts, rpc: str) -
         assert call(channel, request) == grpc.StatusCode.INVALID_ARGUMENT
 
 
-# ---------------------------------------------------------------------------- KNOWN_BUGS
-# Documented Firestore constraints the emulator does not enforce (found by the fuzzing; each
-# write below is accepted and stored). Kept out of the main run; drop the marker once fixed.
+# ---------------------------------------------------------------------------- regressions
+# Documented Firestore constraints the fuzzing found unenforced (each write below used to be
+# accepted and stored); the generators now send these inputs in the main run too.
 
 
 def _commit(channel: grpc.Channel, project: str, write_: Any) -> grpc.StatusCode:
@@ -121,7 +121,6 @@ def _doc(project: str, path: str) -> str:
     return f"projects/{project}/databases/(default)/documents/{path}"
 
 
-@pytest.mark.xfail(strict=True, reason="out-of-range geo points are stored")
 @pytest.mark.parametrize("lat_lng", [(-90.5, 0.0), (90.0001, 0.0), (0.0, 181.0), (0.0, -180.01)])
 def test_geo_point_out_of_range_is_refused(
     emulators: EmulatorHosts, firestore_client: Any, lat_lng: tuple[float, float]
@@ -136,7 +135,6 @@ def test_geo_point_out_of_range_is_refused(
     assert not firestore_client.document("fuzz/g").get().exists
 
 
-@pytest.mark.xfail(strict=True, reason="a reserved field name (__x__) is stored")
 def test_reserved_field_name_is_refused(emulators: EmulatorHosts, firestore_client: Any) -> None:
     """Field names must not match ``__.*__`` (Firestore limits); ids are checked already."""
     from firestore_fuzz_strategies import Value, Write
@@ -145,9 +143,9 @@ def test_reserved_field_name_is_refused(emulators: EmulatorHosts, firestore_clie
     write_ = Write(update={"name": _doc(emulators.project, "fuzz/d"), "fields": fields})
     with grpc.insecure_channel(emulators.firestore_host) as channel:
         assert _commit(channel, emulators.project, write_) == grpc.StatusCode.INVALID_ARGUMENT
+    assert not firestore_client.document("fuzz/d").get().exists
 
 
-@pytest.mark.xfail(strict=True, reason="references outside the database are stored")
 @pytest.mark.parametrize(
     "reference",
     [
@@ -159,6 +157,8 @@ def test_reserved_field_name_is_refused(emulators: EmulatorHosts, firestore_clie
 def test_foreign_reference_is_refused(
     emulators: EmulatorHosts, firestore_client: Any, reference: str
 ) -> None:
+    """A stored reference must name a document of the writing database (the client SDKs
+    refuse others, and the backend did: "in different app partition")."""
     from firestore_fuzz_strategies import Value, Write
 
     value = Value(reference_value=reference.format(project=emulators.project))
@@ -168,7 +168,6 @@ def test_foreign_reference_is_refused(
     assert not firestore_client.document("fuzz/r").get().exists
 
 
-@pytest.mark.xfail(strict=True, reason="an empty quoted field path (``) is accepted")
 def test_empty_quoted_field_path_is_refused(
     emulators: EmulatorHosts, firestore_client: Any
 ) -> None:
@@ -184,7 +183,6 @@ def test_empty_quoted_field_path_is_refused(
     assert firestore_client.document("fuzz/e").get().to_dict() == {"a": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="a __name__ cursor outside the database is accepted")
 @pytest.mark.parametrize(
     "reference", ["fuzz/a", "projects/x/databases/(default)/documents/fuzz/a", ""]
 )

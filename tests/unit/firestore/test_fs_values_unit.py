@@ -164,3 +164,98 @@ def test_nested_arrays_rejected() -> None:
     inner.array_value.SetInParent()
     with pytest.raises(ServiceError, match="array"):
         values.validate_value(v)
+
+
+# ---------------------------------------------------------------- production's value rules
+
+
+@pytest.mark.parametrize("text", ["``", "a.``", "``.a", "a.``.b", "__name__.x", "`__name__`.x"])
+def test_parse_field_path_refuses_empty_quoted_and_name_subfields(text: str) -> None:
+    with pytest.raises(ServiceError):
+        values.parse_field_path(text)
+
+
+def test_parse_field_path_keeps_name_and_quoted_segments() -> None:
+    assert values.parse_field_path("__name__") == ("__name__",)
+    assert values.parse_field_path("a.`__name__`") == ("a", "__name__")
+    assert values.parse_field_path("`a.b`.`\\``") == ("a.b", "`")
+
+
+@pytest.mark.parametrize(
+    ("lat", "lng", "ok"),
+    [(90.0, 180.0, True), (-90.0, -180.0, True), (90.0001, 0.0, False), (-90.5, 0.0, False),
+     (0.0, 181.0, False), (0.0, -180.01, False), (math.nan, 0.0, False), (0.0, math.inf, False)],
+)
+def test_geo_point_range(lat: float, lng: float, ok: bool) -> None:
+    v = values.Value()
+    v.geo_point_value.latitude = lat
+    v.geo_point_value.longitude = lng
+    if ok:
+        values.validate_value(v)
+    else:
+        with pytest.raises(ServiceError, match="must be in"):
+            values.validate_value(v)
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        (f"{DOCS}/c/d", True),
+        (f"{DOCS}/c/d/e/f", True),
+        ("projects/p/databases/other/documents/c/d", False),
+        ("projects/q/databases/(default)/documents/c/d", False),
+        ("projects//databases/(default)/documents/c/d", False),
+        ("projects/p/databases//documents/c/d", False),
+        (f"{DOCS}/c", False),
+        ("c/d", False),
+    ],
+)
+def test_reference_must_be_in_the_database(name: str, ok: bool) -> None:
+    v = values.Value()
+    v.reference_value = name
+    if ok:
+        values.validate_value(v, database=DOCS)
+    else:
+        with pytest.raises(ServiceError):
+            values.validate_value(v, database=DOCS)
+
+
+def test_reference_elsewhere_passes_without_a_database() -> None:
+    v = values.Value()
+    v.reference_value = "projects/q/databases/(default)/documents/c/d"
+    values.validate_value(v)  # queries and imports: shape only
+
+
+@pytest.mark.parametrize("key", ["__x__", "__name__", "____", "__type__", "__int__"])
+def test_reserved_field_names_are_refused(key: str) -> None:
+    with pytest.raises(ServiceError, match="reserved"):
+        values.validate_fields({key: pb(1), "other": pb(2)})
+
+
+@pytest.mark.parametrize("key", ["__x", "x__", "___", "_x_", "a__b__"])
+def test_names_that_only_look_reserved_are_fine(key: str) -> None:
+    values.validate_fields({key: pb(1)})
+
+
+def test_special_type_maps_are_exempt() -> None:
+    from google.cloud.firestore_v1.bson import BSONInt32
+    from google.cloud.firestore_v1.vector import Vector
+
+    values.validate_value(pb(Vector([1.0])))
+    values.validate_value(pb({"x": BSONInt32(3)}))
+    values.validate_value(pb({"__oid__": "abc"}))  # a lone BSON key inside a value
+    with pytest.raises(ServiceError, match="reserved"):
+        values.validate_fields({"__oid__": pb("abc")})  # ... but not as a document field
+    with pytest.raises(ServiceError, match="reserved"):
+        values.validate_value(pb({"__type__": "other"}))
+
+
+@pytest.mark.parametrize("raw", ["__x__", "a.__x__", "__name__"])
+def test_validate_write_path_refuses_reserved_segments(raw: str) -> None:
+    with pytest.raises(ServiceError, match="reserved"):
+        values.validate_write_path(values.parse_field_path(raw), raw)
+
+
+def test_validate_write_path_allows_convention_keys() -> None:
+    values.validate_write_path(("v", "__type__"), "v.__type__")
+    values.validate_write_path(("a", "__int__"), "a.__int__")
