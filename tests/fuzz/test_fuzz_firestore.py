@@ -13,7 +13,6 @@ from typing import Any
 
 import grpc
 import pytest
-from conftest import budget, fuzz_settings
 from firestore_fuzz_strategies import (
     CRASH_CODES,
     SEEDED,
@@ -22,6 +21,7 @@ from firestore_fuzz_strategies import (
     grpc_requests,
     is_streaming,
 )
+from fuzz_support import budget, fuzz_settings
 from hypothesis import given
 
 from firebase_sync.testing import EmulatorHosts

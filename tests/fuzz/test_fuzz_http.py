@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import socket
 
-from conftest import SANDBOX_NAMESPACE, KeepAliveClient, budget, fuzz_settings
+from fuzz_support import SANDBOX_NAMESPACE, KeepAliveClient, budget, fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 

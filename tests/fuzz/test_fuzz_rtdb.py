@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import (
+from fuzz_support import (
     FUZZ_NAMESPACE,
     Answer,
     KeepAliveClient,

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from firebase_sync import Document
 from firebase_sync.testing import (  # noqa: F401 -- fixtures
     EmulatorHosts,
     async_firestore_client,
@@ -19,12 +18,6 @@ from firebase_sync.testing import (  # noqa: F401 -- fixtures
     firestore_client,
     rtdb_app,
 )
-
-
-class Product(Document):
-    name: str
-    price: float
-    tags: list[str] = []
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import Product
+from kit_models import Product
 
 from firebase_sync import ChangeKind, Document, GeoPoint, Reference, Store, Synced, errors
 from firebase_sync.adapters.firestore import FirestoreRepository

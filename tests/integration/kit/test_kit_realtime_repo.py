@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import Product
 from firebase_admin import db
+from kit_models import Product
 
 from firebase_sync import ChangeKind, Store, Synced, errors
 from firebase_sync.adapters.realtime import RealtimeRepository

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import Product
+from kit_models import Product
 
 from firebase_sync import (
     Change,

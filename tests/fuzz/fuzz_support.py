@@ -1,0 +1,155 @@
+"""Shared pieces of the emulator fuzz tests: budgets, hypothesis settings, raw HTTP access.
+
+The emulators come from the shared plugin's session fixture ``emulators``; each fuzz test runs
+its ``@given`` function *inside* the test body, so it can snapshot the data before and compare
+after, and no function-scoped fixture is re-used across examples.
+
+``FUZZ_EXAMPLES`` (default 10,000) sets the number of generated requests per emulator;
+``FUZZ_RAW_EXAMPLES`` (default 500) the number of raw-socket HTTP messages.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+
+FUZZ_NAMESPACE = "fuzz-seeded"
+SANDBOX_NAMESPACE = "fuzz-sandbox"
+
+
+def budget(variable: str, default: int) -> int:
+    """A positive example count read from the environment."""
+    value = int(os.environ.get(variable, default))
+    if value < 1:
+        raise ValueError(f"{variable} must be positive, not {value}")
+    return value
+
+
+def fuzz_settings(examples: int) -> settings:
+    """Reproducible, generation-only hypothesis settings for a long fuzz run."""
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],  # no shrinking: a failure reports the request it sent
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        print_blob=False,
+    )
+
+
+@dataclass
+class Answer:
+    """One HTTP response, fully read."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class KeepAliveClient:
+    """A blocking HTTP/1.1 client on one keep-alive connection, reopened when closed."""
+
+    def __init__(self, host: str, timeout: float = 10.0) -> None:
+        self.host = host
+        self.timeout = timeout
+        self.reconnects = 0
+        self._conn = http.client.HTTPConnection(host, timeout=timeout)
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        """Send one request; a connection the server closed is reopened once."""
+        for attempt in (0, 1):
+            try:
+                self._conn.request(method, target, body=body, headers=headers or {})
+                response = self._conn.getresponse()
+                data = response.read()
+                answer = Answer(
+                    response.status, {k.lower(): v for k, v in response.getheaders()}, data
+                )
+                if response.will_close:
+                    self._reopen()
+                return answer
+            except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine):
+                self._reopen()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _reopen(self) -> None:
+        self._conn.close()
+        self.reconnects += 1
+        self._conn = http.client.HTTPConnection(self.host, timeout=self.timeout)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@dataclass
+class SseWatcher:
+    """Reads an RTDB event stream on a thread and keeps every event but keep-alives."""
+
+    host: str
+    target: str
+    events: list[tuple[str, str]] = field(default_factory=list)
+    error: BaseException | None = None
+    _sock: socket.socket | None = None
+    _thread: threading.Thread | None = None
+    _ready: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        name, port = self.host.rsplit(":", 1)
+        self._sock = socket.create_connection((name, int(port)), timeout=10)
+        self._sock.sendall(
+            f"GET {self.target} HTTP/1.1\r\nHost: {self.host}\r\n"
+            "Accept: text/event-stream\r\nAuthorization: Bearer owner\r\n\r\n".encode()
+        )
+        self._sock.settimeout(None)
+        self._thread = threading.Thread(target=self._run, name="fuzz-sse", daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10), "the stream never delivered its initial put"
+
+    def _run(self) -> None:
+        assert self._sock is not None
+        buffer = b""
+        try:
+            while True:
+                chunk = self._sock.recv(65536)
+                if not chunk:
+                    return
+                buffer += chunk
+                while b"\n\n" in buffer:
+                    frame, buffer = buffer.split(b"\n\n", 1)
+                    if frame.startswith(b"HTTP/"):
+                        frame = frame.split(b"\r\n\r\n", 1)[-1]
+                    lines = dict(
+                        line.split(": ", 1) for line in frame.decode().split("\n") if ": " in line
+                    )
+                    event = lines.get("event", "")
+                    if event and event != "keep-alive":
+                        self.events.append((event, lines.get("data", "")))
+                        self._ready.set()
+        except OSError as exc:
+            self.error = exc
+
+    def stop(self) -> None:
+        if self._sock is not None:
+            self._sock.shutdown(socket.SHUT_RDWR)
+            self._sock.close()
+        if self._thread is not None:
+            self._thread.join(5)
