@@ -24,7 +24,11 @@ list, tuple, set       array (not nested)          array (stored by RTDB as an o
 
 On the way back, pydantic turns the stored forms into the annotated types again. Reading RTDB
 data, fields that RTDB could not keep (``None``, empty lists and dicts) are restored from the
-annotations, and sparse arrays (objects with integer keys) become lists.
+annotations, and arrays RTDB stored as objects with integer keys become lists again, by
+Firebase's own rule: canonical non-negative integer keys, the largest below twice their
+number (an object sparser than that, e.g. ``{"999999999": "x"}`` for a list field, raises
+``ValidationFailed`` naming the field instead of allocating a list that long; see
+``firebase_sync._wire.rtdb_json``).
 """
 
 from __future__ import annotations

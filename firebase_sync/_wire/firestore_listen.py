@@ -10,6 +10,12 @@ differences.
 Call :meth:`ListenMachine.begin_stream` before each (re)opened stream: it drops pending
 changes of the dead stream (the server re-sends everything after the resume token) and
 returns the resume token to send.
+
+A machine can also start from a state saved earlier (a local cache):
+:meth:`~ListenMachine.resume_from` takes the saved resume token and the names of the documents
+that state held. The first stream then sends that token, so a server that still has the
+history sends only what changed since (deletions included); one that does not sends ``RESET``
+and the whole result, and the documents it leaves out come out as removed.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from google.cloud.firestore_v1.types import document as document_types
 from google.cloud.firestore_v1.types import firestore as firestore_types
 from google.rpc import code_pb2
 
@@ -40,6 +47,7 @@ __all__ = [
 DEFAULT_TARGET_ID = 0x5079
 
 _TargetChangePb: Any = firestore_types.TargetChange.pb()
+_DocumentPb: Any = document_types.Document.pb()
 _ListenRequestPb: Any = firestore_types.ListenRequest.pb()
 ListenResponsePb: Any = firestore_types.ListenResponse.pb()
 _NO_CHANGE = _TargetChangePb.NO_CHANGE
@@ -47,6 +55,7 @@ _ADD = _TargetChangePb.ADD
 _REMOVE = _TargetChangePb.REMOVE
 _CURRENT = _TargetChangePb.CURRENT
 _RESET = _TargetChangePb.RESET
+_DOCUMENT_MESSAGES = frozenset({"document_change", "document_delete", "document_remove"})
 
 
 def listen_request(
@@ -95,7 +104,7 @@ class ListenSnapshot:
     size: int
     #: first consistent state of this stream (initial sync, or caught up after reconnect)
     synced: bool
-    #: this stream is a reconnect, not the first one
+    #: this stream continues an earlier state (a reconnect, or a state saved by a past run)
     resumed: bool
 
 
@@ -122,11 +131,33 @@ class ListenMachine:
         self._current: set[int] = set()
         self._synced = False
         self._last_token: bytes | None = None
+        self._from_saved = False
+        #: document messages fed (changes, deletes, removes), over every stream
+        self.documents_received = 0
 
     @property
     def documents(self) -> Mapping[str, Any]:
         """The last consistent view: document name -> ``Document`` proto."""
         return {name: entry.document for name, entry in self._committed.items()}
+
+    def resume_from(
+        self, resume_token: bytes, read_time: dt.datetime | None, names: Iterable[str]
+    ) -> None:
+        """Start from a saved consistent state: the documents ``names`` (in every target) as
+        of ``resume_token``. Call before the first :meth:`begin_stream`.
+
+        Only the names are known, not the saved update times: a document the server sends
+        again counts as modified (the caller compares values). Raises ``ValueError`` once a
+        stream has begun or when ``resume_token`` is empty.
+        """
+        if self.streams:
+            raise ValueError("resume_from() must come before the first stream")
+        if not resume_token:
+            raise ValueError("an empty resume token resumes nothing")
+        self._committed = {name: _Entry(_DocumentPb(name=name), self.target_ids) for name in names}
+        self.resume_token = resume_token
+        self.read_time = read_time
+        self._from_saved = True
 
     def begin_stream(self) -> bytes | None:
         """Prepare for a new stream; return the resume token to send (``None``: from scratch)."""
@@ -155,6 +186,8 @@ class ListenMachine:
         kind = message.WhichOneof("response_type")
         if kind == "target_change":
             return self._on_target_change(message.target_change)
+        if kind in _DOCUMENT_MESSAGES:
+            self.documents_received += 1
         if kind == "document_change":
             change = message.document_change
             self._on_document(change.document, change.target_ids, change.removed_target_ids)
@@ -237,7 +270,7 @@ class ListenMachine:
                 changes=tuple(changes),
                 size=len(self._committed),
                 synced=first,
-                resumed=self.streams > 1,
+                resumed=self.streams > 1 or self._from_saved,
             )
         ]
 

@@ -7,18 +7,28 @@ RTDB's server timestamp ``{".sv": "timestamp"}`` writes. Bytes are standard base
 
 RTDB keeps neither ``null`` nor empty objects or arrays, and stores arrays as objects with
 integer keys. :func:`restore_for_model` undoes that using the model's annotations.
+
+Sparse arrays. For a list-typed field, an object is read as an array by Firebase's own rule:
+every key is a non-negative integer in canonical form (``0`` or no leading zero, ASCII
+digits) and the largest key is below twice the number of keys; missing indexes become
+``None``. So the list built is at most twice as long as the object received, whatever its
+keys say: ``{"999999999": "x"}`` must not make the client allocate a billion slots. An
+object with integer keys that is sparser than that raises :class:`ValidationFailed` naming
+the field (dotted, with list indexes and dict keys, e.g. ``inners.1.items``); an object with
+other keys is left for pydantic, which refuses it as a list.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import functools
 import math
 import types
 import typing
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pydantic
@@ -110,11 +120,14 @@ def encode_value(value: Any, *, path: str | None = None, field: str = "", depth:
     )
 
 
-def restore_for_model(model: type[pydantic.BaseModel], data: Any) -> Any:
+def restore_for_model(
+    model: type[pydantic.BaseModel], data: Any, *, path: str | None = None
+) -> Any:
     """Undo RTDB's storage quirks for ``model``: base64 bytes, dropped empties, array objects.
 
     Returns data ready for ``model.model_validate``; anything it does not recognise is left
-    for pydantic to judge.
+    for pydantic to judge. Raises :class:`ValidationFailed` (with ``path``) for an object too
+    sparse to be read as a list (see the module docstring).
     """
     if not isinstance(data, Mapping):
         return data
@@ -122,10 +135,25 @@ def restore_for_model(model: type[pydantic.BaseModel], data: Any) -> Any:
     for key, restore, empty in _model_plan(model):
         if key in out:
             if restore is not None:
-                out[key] = restore(out[key])
+                with _within(key, path):
+                    out[key] = restore(out[key])
         elif empty is not None:
             out[key] = empty()
     return out
+
+
+@contextlib.contextmanager
+def _within(segment: object, path: str | None = None) -> Iterator[None]:
+    """Prefix the field of a ValidationFailed raised inside with ``segment`` (and give it
+    ``path`` if it has none): errors from nested values name the whole dotted field."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        exc.field = f"{segment}.{exc.field}" if exc.field else str(segment)
+        exc.errors = ((exc.field, exc.message),)
+        if exc.path is None:
+            exc.path = path
+        raise
 
 
 # A restorer maps a stored value to what the model expects; None means "leave it as is".
@@ -229,7 +257,11 @@ def _restore_list(restore_item: _Restorer | None, value: Any) -> Any:
         return value
     if restore_item is None:
         return list(items) if items is value else items
-    return [None if item is None else restore_item(item) for item in items]
+    restored = []
+    for index, item in enumerate(items):
+        with _within(index):
+            restored.append(None if item is None else restore_item(item))
+    return restored
 
 
 def _restore_dict(restore_item: _Restorer | None, value: Any) -> Any:
@@ -237,19 +269,47 @@ def _restore_dict(restore_item: _Restorer | None, value: Any) -> Any:
         return value
     if restore_item is None:
         return dict(value)
-    return {k: None if v is None else restore_item(v) for k, v in value.items()}
+    restored = {}
+    for key, item in value.items():
+        with _within(key):
+            restored[key] = None if item is None else restore_item(item)
+    return restored
 
 
 def _as_list(value: Any) -> list[Any] | None:
-    """A list from a JSON array, or from an object RTDB made of a sparse array."""
+    """A list from a JSON array, or from an object RTDB made of an array (Firebase's rule,
+    see the module docstring); None if ``value`` is neither (pydantic will refuse it).
+
+    Raises ValidationFailed for an object of integer keys too sparse to be an array.
+    """
     if isinstance(value, list):
         return value
-    if isinstance(value, Mapping) and all(isinstance(k, str) and k.isdecimal() for k in value):
-        if not value:
-            return []
-        size = max(int(k) for k in value) + 1
-        items: list[Any] = [None] * size
-        for key, item in value.items():
-            items[int(key)] = item
-        return items
-    return None
+    if not isinstance(value, Mapping) or not all(_is_index(k) for k in value):
+        return None
+    count = len(value)
+    limit = 2 * count  # every key must be below it
+    # Compared as text first: a key with more digits than the limit is above it, and is
+    # never turned into a (possibly huge) int.
+    digits = len(str(limit))
+    largest = max(value, key=lambda k: (len(k), k), default=None)
+    if largest is not None and (len(largest) > digits or int(largest) >= limit):
+        shown = largest if len(largest) <= 20 else f"{largest[:20]}... ({len(largest)} digits)"
+        raise ValidationFailed(
+            f"an object with integer keys is too sparse to be a list: largest key {shown} "
+            f"for {count} entries (a list needs its largest key below twice its entries)",
+            path=None,
+        )
+    items: list[Any] = [None] * (0 if largest is None else int(largest) + 1)
+    for key, item in value.items():
+        items[int(key)] = item
+    return items
+
+
+def _is_index(key: object) -> bool:
+    """An array index as Firebase writes it: ``0``, or ASCII digits without a leading zero."""
+    return (
+        isinstance(key, str)
+        and key.isascii()
+        and key.isdigit()
+        and (key == "0" or not key.startswith("0"))
+    )

@@ -9,11 +9,17 @@ When the stream fails with a resumable status, the listener reports it, waits (e
 backoff with full jitter, reset once a sync succeeds) and reopens with the last resume token;
 the machine turns the server's catch-up into only the real differences. Permanent errors,
 and too many consecutive failures, are raised (and so reach the stream's consumer).
+
+:meth:`FirestoreListener.resume_from` starts the listener from a state saved by an earlier
+run (the offline cache): the first stream already carries a resume token, so the server sends
+only what changed since that state, or ``RESET`` and everything when it cannot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import grpc
@@ -77,6 +83,19 @@ class FirestoreListener(Generic[T]):
         self.view: dict[str, T] = {}
         self._root = f"{repo.database_name}/documents/"
 
+    def resume_from(
+        self, resume_token: bytes, read_time: dt.datetime | None, view: Mapping[str, T]
+    ) -> None:
+        """Start from a saved state: ``view`` (every document of the query, by key) as of
+        ``resume_token``. Call before :meth:`run`; raises ``ValueError`` after it started.
+
+        The saved state must be whole and exact: the server sends changes relative to it, so
+        a document missing from ``view`` is not sent again until it changes.
+        """
+        names = [self._root + self.repo.path_of(key) for key in view]
+        self.machine.resume_from(resume_token, read_time, names)
+        self.view = dict(view)
+
     def _request(self, resume_token: bytes | None) -> Any:
         built = self.query.build()
         parent, _ = built._parent._parent_info()
@@ -115,6 +134,7 @@ class FirestoreListener(Generic[T]):
         token = self.machine.begin_stream()
         request = self._request(token)
         call = self._open()
+        delivering = False
         try:
             # The request side stays open: half-closing it would end the listen.
             await call.write(request)
@@ -126,7 +146,11 @@ class FirestoreListener(Generic[T]):
                         "the server ended the listen stream", path=self.source.path
                     )
                 for snapshot in self.machine.feed(response):
+                    # The machine has already moved past this snapshot (and a resume would
+                    # skip it): a failure to hand it on ends the listener, never a reconnect.
+                    delivering = True
                     await sink.batch(self._batch(snapshot, sink))
+                    delivering = False
                     if snapshot.synced:
                         backoff.reset()
                 if self.machine.restart_required:
@@ -134,10 +158,12 @@ class FirestoreListener(Generic[T]):
         except asyncio.CancelledError:
             raise
         except FirebaseSyncError as exc:
-            if not is_resumable(exc):
+            if delivering or not is_resumable(exc):
                 raise
             return exc
         except Exception as exc:  # noqa: BLE001 -- every failure is classified, none dropped
+            if delivering:
+                raise
             error = map_exception(exc, path=self.source.path)
             error.__cause__ = exc
             return error

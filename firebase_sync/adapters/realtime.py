@@ -86,7 +86,9 @@ class RealtimeRepository(Generic[T]):
         path = self.child_path(key)
         if not isinstance(data, Mapping):
             data = {"value": data}
-        return load_document(self.model, key, restore_for_model(self.model, data), path=path)
+        return load_document(
+            self.model, key, restore_for_model(self.model, data, path=path), path=path
+        )
 
     # -- single children --------------------------------------------------------------------
 

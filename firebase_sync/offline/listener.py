@@ -6,8 +6,36 @@ each server snapshot is recorded in the cache and merged into what was shown, so
 differences come out. At the first server sync, cached entries the server no longer holds
 are removed and the ``from_cache`` flag clears on the others.
 
+Warm resume (Firestore). Every server snapshot is saved with its resume token and read time
+in one transaction. When the cache holds a token for the source, the repository's listener
+starts from the cached entries and that token, so the server sends only what changed since
+(deletions included) instead of the whole result; a server that no longer knows the token
+sends ``RESET`` and everything, and the same reconciliation applies.
+
 A change that only moves a flag (same value) is passed on only when the stream feeds a
 store (which updates the entry's metadata and emits nothing); otherwise it is left out.
+
+Sent writes and their echo. The server's snapshot holding a replayed write (its echo) and
+the flusher's report that the write was applied race: the listener's stream and the
+flusher's request are separate connections, and the flusher first commits the queue to disk.
+
+* Echo first: the write is still queued when a server value that already holds it arrives.
+  Laid over that value again, it would be applied twice (an increment counted twice, a
+  merged value replaced by the write's own fields). So the flusher tells the listener the
+  value each attempt is about to write (:meth:`OfflineListener.writing`); a server value of
+  that entry equal to one of them is taken as the echo, and from then on the write is left
+  out of the overlay.
+* Acknowledgement first: until the echo arrives, the value the write left on the server is
+  shown (still flagged ``has_pending_writes``) so that the entry does not flick back to the
+  old value. Several acknowledged writes of one entry may wait for their echoes: a server
+  value equal to what one of them left ends the hold of that one and of those before it
+  (the echo of an earlier write of ours is older than the later writes); any other server
+  value ends every hold of the entry. Nothing is held when the echo is already in: it would
+  stay, stale and flagged, until the next change of the entry.
+
+Values are compared because both databases carry them (the marker field is dropped by the
+models). A coincidental match only shows a server value early, which the echo then corrects;
+the opposite mistake would stick, hence the bias.
 """
 
 from __future__ import annotations
@@ -48,9 +76,15 @@ class OfflineListener(Generic[T]):
         self._from_cache: set[str] = set()
         self._server_synced = False
         self._shown: dict[str, tuple[T, bool, bool]] = {}
-        # Writes the server acknowledged but this listener has not seen come back yet: still
-        # shown (and flagged) so the value does not flick back to the old one meanwhile.
-        self._acked: dict[str, list[PendingWrite]] = {}
+        # Values the server held after each write it acknowledged, by key and in order, while
+        # this listener has not seen them come back: the last is shown (and flagged) so the
+        # value does not flick back to an older one meanwhile (see the module docstring).
+        self._acked: dict[str, list[T | None]] = {}
+        # The write being sent (id, key), the values its attempts write, and whether a server
+        # value of its key equal to one of them (its echo) has arrived.
+        self._sending: tuple[str, str] | None = None
+        self._writing: list[Any] = []
+        self._echoed = False
         self._sink: Sink[T] | None = None
 
     async def run(self, sink: Sink[T]) -> None:
@@ -68,11 +102,17 @@ class OfflineListener(Generic[T]):
     async def _seed(self, sink: Sink[T]) -> None:
         offline = self.offline
         state = offline.cache.resume_state(offline.source_id)
+        whole = True
         for key, text in offline.cache.entries(offline.source_id):
             try:
                 self.server[key] = decode_entry(offline.model, key, text)
             except ValidationFailed:
-                continue  # written under another model: the server sync will bring it back
+                whole = False  # written under another model: the server sync brings it back
+        resume_from = getattr(self.inner, "resume_from", None)
+        if state is not None and state.resume_token and whole and resume_from is not None:
+            # Ask only for what changed since the cached state. Not when an entry was left
+            # out: a resumed server would never send it again.
+            resume_from(state.resume_token, state.read_time, self.server)
         self.known = state is not None
         self._from_cache = set(self.server)
         metadata = ChangeMetadata(from_cache=True)
@@ -87,23 +127,61 @@ class OfflineListener(Generic[T]):
         if self._sink is not None:
             await self._publish(self._sink, [key], ChangeMetadata(), None)
 
-    async def settled(self, write: PendingWrite, *, applied: bool) -> None:
-        """A queued write left the queue (``applied`` by the server, or failed/dropped)."""
-        if applied:
-            held = [*self._acked.get(write.key, []), write]
-            value, _ = self._overlay(self.server.get(write.key), held)
-            if value != self.server.get(write.key):
-                self._acked[write.key] = held
+    def writing(self, write: PendingWrite, value: Any) -> None:
+        """An attempt of ``write`` is about to store ``value`` (a model, ``None`` or
+        :data:`UNKNOWN`); a server value equal to it from now on is the write's echo."""
+        if self._sending != (write.write_id, write.key):
+            # Attempts of one write (retries included) share what they wrote: an earlier
+            # one may have been applied although its answer was lost.
+            self._sending = (write.write_id, write.key)
+            self._writing, self._echoed = [], False
+        if value is not UNKNOWN:
+            self._writing.append(value)
+
+    def _is_echo(self, key: str, value: T | None) -> bool:
+        return (
+            self._sending is not None
+            and self._sending[1] == key
+            and any(value == written for written in self._writing)
+        )
+
+    async def settled(self, write: PendingWrite, *, applied: bool, stored: Any = UNKNOWN) -> None:
+        """A queued write left the queue (``applied`` by the server, or failed/dropped);
+        ``stored`` is the value it left on the server (:data:`UNKNOWN`: not known)."""
+        echoed = False
+        if self._sending == (write.write_id, write.key):
+            echoed = self._echoed
+            self._sending, self._writing, self._echoed = None, [], False
+        if applied and stored is not UNKNOWN:
+            if echoed or stored == self.server.get(write.key):
+                self._acked.pop(write.key, None)  # the echo is in (and any earlier one's)
+            else:
+                self._acked.setdefault(write.key, []).append(stored)
         await self.local_changed(write.key)
 
     def desired(self, key: str) -> tuple[T | None, bool]:
-        """The value to show for ``key`` (server value with queued writes over it), and
-        whether queued writes are in it."""
-        server = self.server.get(key)
-        writes = [*self._acked.get(key, []), *self.offline._queued.get(key, [])]
+        """The value to show for ``key`` (server value, or an acknowledged write's value not
+        seen back yet, with queued writes over it), and whether writes of ours are in it."""
+        held = key in self._acked
+        base = self._acked[key][-1] if held else self.server.get(key)
+        writes = self.offline._queued.get(key, [])
+        if self._echoed and self._sending is not None and self._sending[1] == key:
+            # The server value already holds the write being sent: do not apply it twice.
+            writes = [w for w in writes if w.write_id != self._sending[0]]
         if not writes:
-            return server, False
-        return self._overlay(server, writes)[0], True
+            return base, held
+        return self._overlay(base, writes)[0], True
+
+    def _release(self, key: str, server: T | None) -> None:
+        """The server sent ``server`` for ``key``: end the holds it shows to be over."""
+        held = self._acked.get(key)
+        if held is None:
+            return
+        # The last match: if values repeat, rather show the server early than hold forever.
+        matches = [i for i, value in enumerate(held) if value == server]
+        del held[: matches[-1] + 1 if matches else len(held)]
+        if not held:
+            del self._acked[key]
 
     def _overlay(self, server: T | None, writes: list[PendingWrite]) -> tuple[T | None, bool]:
         value: Any = server
@@ -131,7 +209,9 @@ class OfflineListener(Generic[T]):
                 self.server[key] = change.after
                 upserts.append((key, json.dumps(encode_entry(change.after))))
             self._from_cache.discard(key)
-            self._acked.pop(key, None)
+            self._release(key, change.after)
+            if self._is_echo(key, change.after):
+                self._echoed = True
             keys.append(key)
         if batch.synced is not None:
             if not self._server_synced:
@@ -143,13 +223,17 @@ class OfflineListener(Generic[T]):
                 self._from_cache.clear()
                 self._server_synced = True
             self.known = True
+        # A Firestore batch is a consistent state and the machine's token is that state's
+        # (the adapter delivers each snapshot before it reads on): save the token with the
+        # entries, in one transaction, so a crash never pairs a token with older entries.
         machine = getattr(self.inner, "machine", None)
+        token = getattr(machine, "resume_token", None)
         self.offline.cache.save(
             self.offline.source_id,
             upserts,
             removals,
-            synced=batch.synced is not None,
-            resume_token=getattr(machine, "resume_token", None),
+            synced=batch.synced is not None or (token is not None and self._server_synced),
+            resume_token=token,
             read_time=getattr(machine, "read_time", None),
         )
         await self._publish(sink, keys, metadata, batch.synced, batch.invalid)

@@ -111,7 +111,7 @@ def decode_entry(model: type[D], key: str, data: Any, *, path: str | None = None
         data = json.loads(data)
     if not isinstance(data, Mapping):
         raise ValidationFailed("a cached entry must be an object", path=path)
-    return load_document(model, key, restore_for_model(model, data), path=path)
+    return load_document(model, key, restore_for_model(model, data, path=path), path=path)
 
 
 def apply_op(model: type[D], current: D | None, op: WriteOp, *, path: str | None = None) -> Any:

@@ -18,6 +18,11 @@ Queued writes of a source are replayed one at a time in queue order, so a later 
 ours can never hide an earlier one's marker. A delete leaves no marker: replaying it on a
 missing entry does nothing, which is the same outcome.
 
+``before_write`` is told each value about to be written, and the replay reports the value the
+write left on the server (:class:`Replayed`): the offline listener uses both to recognise the
+server's echo of the write, whichever of the echo and the acknowledgement comes first (see
+:mod:`firebase_sync.offline.listener`).
+
 Conflicts: a write remembers the value its writer saw (``base``). If the server holds another
 value when the write is replayed, the policy decides: last writer wins (apply anyway), fail
 (keep the write as failed and raise :class:`WriteConflict`), or a callback that returns the
@@ -49,6 +54,7 @@ __all__ = [
     "FirestoreTarget",
     "Outcome",
     "RealtimeTarget",
+    "Replayed",
     "Resolution",
     "Seen",
     "Target",
@@ -65,6 +71,18 @@ class Outcome(StrEnum):
     APPLIED = "applied"
     ALREADY_APPLIED = "already_applied"
     DROPPED = "dropped"
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """What a replay did, and the value the entry holds on the server after it.
+
+    ``value`` is a model, ``None`` (no entry) or :data:`~firebase_sync.offline.ops.UNKNOWN`
+    (it cannot be typed, or the write was dropped and the server value is not ours).
+    """
+
+    outcome: Outcome
+    value: Any
 
 
 class ConflictPolicy(StrEnum):
@@ -132,15 +150,17 @@ async def replay(
     conflict: ConflictHandler,
     *,
     path: str | None = None,
-) -> Outcome:
+    before_write: Callable[[Any], None] | None = None,
+) -> Replayed:
     """Apply ``write`` exactly once (see the module docstring); raises typed errors."""
     op = WriteOp(write.op, write.key, write.data)  # type: ignore[arg-type]
     for _ in range(_MAX_RACES):
         seen = await target.read(write.key)
         if seen.marker == write.write_id:
-            return Outcome.ALREADY_APPLIED
+            # Applied before: what was just read holds it (and maybe later writes).
+            return Replayed(Outcome.ALREADY_APPLIED, seen.value)
         if op.kind == "delete" and seen.raw is None:
-            return Outcome.APPLIED
+            return Replayed(Outcome.APPLIED, None)
         current = seen.value
         new = apply_op(model, current, op, path=path)
         whole = False
@@ -149,11 +169,13 @@ async def replay(
             if expected != current:
                 decided = await _decide(conflict, write, op, expected, current, new, path)
                 if decided is Resolution.KEEP_SERVER:
-                    return Outcome.DROPPED
+                    return Replayed(Outcome.DROPPED, UNKNOWN)
                 if isinstance(decided, Document):
                     new, whole = decided.model_copy(update={"id": write.key}), True
+        if before_write is not None:
+            before_write(new)
         if await target.write(write.write_id, op, new, seen, whole=whole):
-            return Outcome.APPLIED
+            return Replayed(Outcome.APPLIED, new)
     raise Aborted(f"the entry kept changing during {_MAX_RACES} replays", path=path)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -247,8 +248,13 @@ class OfflineRepository(Generic[T]):
                         await self._wakeup.wait()
                 continue
             try:
-                outcome = await replay(
-                    write, self._target, self.model, self.conflict, path=self._path(write.key)
+                replayed = await replay(
+                    write,
+                    self._target,
+                    self.model,
+                    self.conflict,
+                    path=self._path(write.key),
+                    before_write=functools.partial(self._writing, write),
                 )
             except asyncio.CancelledError:
                 raise
@@ -270,13 +276,18 @@ class OfflineRepository(Generic[T]):
             backoff.reset()
             self.online = True
             self.cache.complete(write.write_id)
+            outcome = replayed.outcome
             if outcome is Outcome.APPLIED:
                 self._applied += 1
             elif outcome is Outcome.ALREADY_APPLIED:
                 self._already += 1
             else:
                 self._dropped += 1
-            await self._settled(write, outcome)
+            await self._settled(write, outcome, replayed.value)
+
+    def _writing(self, write: PendingWrite, value: Any) -> None:
+        for listener in list(self._listeners):
+            listener.writing(write, value)
 
     def _went_offline(self) -> None:
         self.online = False
@@ -284,7 +295,9 @@ class OfflineRepository(Generic[T]):
             if not waiter.done():
                 waiter.set_result(False)
 
-    async def _settled(self, write: PendingWrite, result: Outcome | FirebaseSyncError) -> None:
+    async def _settled(
+        self, write: PendingWrite, result: Outcome | FirebaseSyncError, stored: Any = UNKNOWN
+    ) -> None:
         queued = self._queued.get(write.key, [])
         self._queued[write.key] = [w for w in queued if w.write_id != write.write_id]
         if not self._queued[write.key]:
@@ -297,7 +310,7 @@ class OfflineRepository(Generic[T]):
                 waiter.set_result(result is not Outcome.DROPPED)
         applied = result in (Outcome.APPLIED, Outcome.ALREADY_APPLIED)
         for listener in list(self._listeners):
-            await listener.settled(write, applied=applied)
+            await listener.settled(write, applied=applied, stored=stored)
 
     def statistics(self) -> OfflineStatistics:
         queue = self.cache.queue_statistics(self.source_id)
