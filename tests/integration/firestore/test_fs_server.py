@@ -109,16 +109,19 @@ def test_export_import_round_trip(firestore_emulator: Any, firestore_client: fir
 
 
 def test_bulk_writer(firestore_client: firestore.Client) -> None:
-    bw = firestore_client.bulk_writer()
     coll = firestore_client.collection("bulk")
-    for i in range(50):
-        bw.set(coll.document(f"d{i:02}"), {"i": i})
-    bw.create(coll.document("d00"), {"dup": True})  # fails: already exists (after the set)
+    coll.document("existing").set({"kept": True})
+    bw = firestore_client.bulk_writer()
     failures: list[Any] = []
     bw.on_write_error(lambda err, _bw: failures.append(err) and False)
+    for i in range(50):
+        bw.set(coll.document(f"d{i:02}"), {"i": i})
+    # BulkWriter sends batches concurrently, so the conflict must not depend on their order.
+    bw.create(coll.document("existing"), {"dup": True})
     bw.close()
-    assert len(list(coll.stream())) == 50
-    assert failures and failures[0].code == 6  # ALREADY_EXISTS, not retried
+    assert len(list(coll.stream())) == 51
+    assert coll.document("existing").get().to_dict() == {"kept": True}
+    assert [f.code for f in failures] == [6]  # ALREADY_EXISTS, not retried
 
 
 def test_batch_write_statuses_raw(firestore_emulator: Any,
