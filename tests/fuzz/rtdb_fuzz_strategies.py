@@ -3,8 +3,8 @@
 A generated request is either *invalid* (it carries at least one labelled defect, each defect
 knowing the status it must produce) or a *valid read*. Valid writes are never generated: a write
 without a defect gets a stale ``if-match`` added, so every write must be refused and the stored
-data must not move. Path and query validity are decided by a small oracle written from
-``/work/shared/docs/rtdb-protocol.md`` (keys, depth, query parameter rules), applied to the
+data must not move. Path and query validity are decided by a small oracle written from the
+shared protocol notes, ``rtdb-protocol.md`` (keys, depth, query parameter rules), applied to the
 request exactly as it travels (raw ``&``, ``+``, ``#``, percent-encoding), not to what the
 generator meant.
 
