@@ -16,10 +16,9 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.cloud.firestore_v1.types import firestore as _fs
-from google.cloud.firestore_v1.types import write as _write
-
 from emulator.errors import Code, ServiceError, invalid
+from emulator.firestore.protos import firestore as _fs
+from emulator.firestore.protos import write as _write
 
 from .query import Query, compile_query
 from .store import (

@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
-from google.cloud.firestore_v1.types import firestore as _fs
-from google.cloud.firestore_v1.types import write as _write
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import status_pb2
 
 from emulator.errors import Code, ServiceError, invalid
+from emulator.firestore.protos import firestore as _fs
+from emulator.firestore.protos import write as _write
 
 from .listen import End, ListenEngine
 from .query import Query, aggregate, compile_query

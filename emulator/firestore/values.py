@@ -11,9 +11,8 @@ import re
 from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any
 
-from google.cloud.firestore_v1.types import document as _document
-
 from emulator.errors import invalid
+from emulator.firestore.protos import document as _document
 
 Value: Any = _document.Value.pb()
 MapValue: Any = _document.MapValue.pb()
