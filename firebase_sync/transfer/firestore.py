@@ -29,6 +29,7 @@ from google.cloud.firestore_v1.types import write as write_types
 
 from ..errors import InvalidArgument, ValidationFailed, map_exception
 from ..retry import RetryPolicy, should_retry
+from .progress import Progress, write_counted
 from .values import fields_from_json, fields_to_json
 
 __all__ = ["FirestoreTransfer"]
@@ -42,8 +43,6 @@ _CommitRequest: Any = firestore_types.CommitRequest.pb()
 _CommitResponse: Any = firestore_types.CommitResponse.pb()
 _Write: Any = write_types.Write.pb()
 MAX_COMMIT = 500  # Firestore's limit of writes per commit
-
-Progress = Callable[[int], None]
 
 
 def _serialize(message: Any) -> bytes:
@@ -161,14 +160,7 @@ class FirestoreTransfer:
         self, collection: str, write: Callable[[Any], None], progress: Progress
     ) -> int:
         """Write ``collection``'s tree with ``write(record)``; return the document count."""
-        count = 0
-        async for record in self.documents(collection):
-            write(record)
-            count += 1
-            if count % 100 == 0:
-                progress(100)
-        progress(count % 100)
-        return count
+        return await write_counted(self.documents(collection), write, progress)
 
     # -- in -----------------------------------------------------------------------------------
 

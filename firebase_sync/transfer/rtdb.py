@@ -21,10 +21,10 @@ from .._wire.rtdb_order import key_order
 from ..adapters._rtdb_http import RtdbEndpoint
 from ..errors import InvalidArgument, ValidationFailed
 from ..retry import RetryPolicy
+from .progress import Progress, write_counted
 
 __all__ = ["RtdbTransfer"]
 
-Progress = Callable[[int], None]
 _KEY = json.dumps("$key")
 _SILENT = {"print": "silent"}
 
@@ -84,14 +84,7 @@ class RtdbTransfer:
 
     async def export(self, path: str, write: Callable[[Any], None], progress: Progress) -> int:
         """Write ``path``'s records with ``write(record)``; return the record count."""
-        count = 0
-        async for record in self.records(path):
-            write(record)
-            count += 1
-            if count % 100 == 0:
-                progress(100)
-        progress(count % 100)
-        return count
+        return await write_counted(self.records(path), write, progress)
 
     async def import_(self, path: str, records: Iterable[Any], progress: Progress) -> int:
         """Write the records of one exported path back under ``path``; return the count."""
