@@ -55,10 +55,21 @@ def build_app(
             return _error(400, "INVALID_ARGUMENT",
                           'expected {"rules": {"files": [{"content": "..."}]}}')
         try:
-            guard.set_rules(request.match_info["project"], source)
+            warnings = guard.set_rules(request.match_info["project"], source)
         except RulesError as exc:
             return _error(400, "INVALID_ARGUMENT", exc.message)
-        return web.json_response({})
+        if not warnings:
+            return web.json_response({})
+        issues = [
+            {
+                "sourcePosition": {"fileName": "firestore.rules", "line": w.line,
+                                   "column": w.column},
+                "description": w.message,
+                "severity": "WARNING",
+            }
+            for w in warnings
+        ]
+        return web.json_response({"issues": issues})
 
     async def get_rules(request: web.Request) -> web.Response:
         source = guard.rules_text(request.match_info["project"])

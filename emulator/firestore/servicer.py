@@ -380,7 +380,7 @@ class FirestoreServicer:
         at = self.store.clock.tick()
         staged: dict[str, Any | None] = {}
         outcomes = [apply_write(db, staged, w, at) for w in writes]
-        self.guard.check_writes(db, db.root, [(o.name, o.doc) for o in outcomes], staged)
+        self.guard.check_writes(db, db.root, [(o.name, o.doc) for o in outcomes], staged, at)
         self.store.commit(key, staged, at)
         return at, outcomes
 

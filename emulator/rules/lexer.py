@@ -44,7 +44,7 @@ _OPERATORS = (
     "}",
     "$",
 )
-_NUMBER = re.compile(r"(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d+)")
+_NUMBER = re.compile(r"(?:\d+\.\d*|\.\d+|\d+)")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)+", re.DOTALL)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
@@ -111,11 +111,11 @@ class Lexer:
             raw = number.group(0)
             self.pos = number.end()
             if self.pos < len(text) and (text[self.pos].isalpha() or text[self.pos] == "_"):
-                if text[self.pos] == "u" and "." not in raw and "e" not in raw.lower():
+                if text[self.pos] == "u" and "." not in raw:
                     self.pos += 1  # an unsigned literal, 5u: an int all the same
                 else:
                     raise self.error(self.pos, f"Unexpected '{text[self.pos]}'.")
-            if "." in raw or "e" in raw.lower():
+            if "." in raw:
                 return Token("float", raw, float(raw), line, column, start, self.pos)
             return Token("int", raw, int(raw), line, column, start, self.pos)
         ident = _IDENT.match(text, start)

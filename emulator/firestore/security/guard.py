@@ -22,6 +22,7 @@ from . import types as t
 from .documents import document_path, fields_map, rules_value
 from .engine import ANY_SEGMENTS, UNKNOWN_SEGMENT, Access, Rules, document_map
 from .evaluate import Lookups
+from .language import Warning_
 
 CALLER: ContextVar[Identity] = ContextVar("firestore_caller", default=ADMIN)
 #: production allows 20 lookups for a batch or transaction, 10 for a single request.
@@ -51,13 +52,15 @@ class Guard:
             except RulesSyntaxError as exc:
                 raise RulesError(exc) from None
 
-    def set_rules(self, project: str, text: str) -> None:
-        """Compile and install ``text``; on a syntax error the previous rules stay."""
+    def set_rules(self, project: str, text: str) -> list[Warning_]:
+        """Compile and install ``text``, returning its warnings; on a syntax error
+        (``RulesError``) the previous rules stay."""
         try:
             compiled = Rules(text)
         except RulesSyntaxError as exc:
             raise RulesError(exc) from None
         self._rules[project] = compiled
+        return list(compiled.ruleset.warnings)
 
     def rules_text(self, project: str) -> str | None:
         rules = self._rules.get(project, self._default)
@@ -135,15 +138,18 @@ class Guard:
     # ------------------------------------------------------------------------------ writes
     def check_writes(
         self, database: Any, root: str, outcomes: Iterable[tuple[str, Any | None]],
-        staged: Mapping[str, Any | None],
+        staged: Mapping[str, Any | None], commit_us: int | None = None,
     ) -> None:
-        """Every write of one commit, with ``getAfter`` seeing the whole commit applied."""
+        """Every write of one commit, with ``getAfter`` seeing the whole commit applied.
+
+        ``request.time`` is the commit time, so ``request.resource.data.t == request.time``
+        holds for a server-timestamp transform."""
         project, _, _ = document_path(root + "/x")
         active = self._active(project)
         if active is None:
             return
         rules, identity = active
-        now = _now()
+        now = _now() if commit_us is None else t.Timestamp(commit_us * 1000)
         lookups = self._lookups(database, staged, MAX_BATCH_LOOKUPS)
         for name, after in outcomes:
             _, db_id, path = document_path(name)

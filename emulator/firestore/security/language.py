@@ -62,6 +62,15 @@ class MatchBlock:
     children: list[MatchBlock] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Warning_:
+    """A problem that does not stop the rules from compiling (an unknown method name...)."""
+
+    line: int
+    column: int
+    message: str
+
+
 @dataclass(slots=True)
 class Ruleset:
     """A compiled rules file."""
@@ -70,6 +79,7 @@ class Ruleset:
     functions: dict[str, Function]
     matches: list[MatchBlock]
     source: str
+    warnings: list[Warning_] = field(default_factory=list)
 
 
 class _Parser:
@@ -77,6 +87,7 @@ class _Parser:
         self.lexer = Lexer(text)
         self.expressions = ExpressionParser(self.lexer, "firestore")
         self.version = 1
+        self.warnings: list[Warning_] = []
 
     def error(self, message: str) -> RulesSyntaxError:
         token = self.lexer.peek()
@@ -128,7 +139,7 @@ class _Parser:
         self.block_body(functions, matches, None)
         if self.lexer.peek().kind != "end":
             raise self.unexpected()
-        return Ruleset(version, functions, matches, source)
+        return Ruleset(version, functions, matches, source, self.warnings)
 
     def block_body(
         self, functions: dict[str, Function], matches: list[MatchBlock], allows: list[Allow] | None
@@ -184,9 +195,14 @@ class _Parser:
         methods: set[str] = set()
         while True:
             token = self.lexer.next()
-            if token.kind != "name" or token.text not in METHOD_GROUPS:
+            if token.kind != "name":
                 raise self.lexer.error(token.offset, f"Unexpected '{token.text}'.")
-            methods |= METHOD_GROUPS[token.text]
+            if token.text in METHOD_GROUPS:
+                methods |= METHOD_GROUPS[token.text]
+            else:  # production compiles it with a warning; the name grants nothing
+                self.warnings.append(
+                    Warning_(token.line, token.column, f"Invalid method name: {token.text}.")
+                )
             if not self.accept(","):
                 break
         condition: Node | None = None

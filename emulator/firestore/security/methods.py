@@ -89,7 +89,7 @@ def _string_split(s: str, pattern: str) -> list[str]:
 
 
 _STRING: dict[str, Method] = {
-    "size": lambda s: len(s),
+    "size": lambda s: len(s.encode("utf-16-le")) // 2,
     "matches": _string_matches,
     "lower": lambda s: s.lower(),
     "upper": lambda s: s.upper(),
@@ -208,7 +208,7 @@ _LATLNG: dict[str, Method] = {
 }
 _BYTES: dict[str, Method] = {
     "size": lambda b: len(b),
-    "toBase64": lambda b: base64.b64encode(b).decode("ascii"),
+    "toBase64": lambda b: base64.urlsafe_b64encode(b).decode("ascii"),
     "toHexString": lambda b: b.hex().upper(),
 }
 
@@ -297,8 +297,7 @@ def _hash_input(value: Any) -> bytes:
 
 
 def _round(x: Any) -> float:
-    value = float(_want(x, "number"))
-    return float(math.floor(value + 0.5)) if value >= 0 else -float(math.floor(-value + 0.5))
+    return float(math.floor(float(_want(x, "number")) + 0.5))
 
 
 NAMESPACES: dict[str, dict[str, Method]] = {

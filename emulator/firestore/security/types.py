@@ -76,7 +76,8 @@ class RulesSet:
         return RulesSet(tuple(distinct))
 
     def contains(self, value: Any) -> bool:
-        return any(equal(value, item) for item in self.items)
+        return any(type_name(value) == type_name(item) and equal(value, item)
+                   for item in self.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +176,10 @@ def compare(left: Any, right: Any) -> int:
             raise EvaluationError("Comparison with NaN.")
         return int(left > right) - int(left < right)
     kind = type_name(left)
-    if kind != type_name(right) or kind not in ("string", "bytes", "timestamp", "duration",
-                                                 "list", "bool"):
-        raise EvaluationError(f"Unsupported operation error. Received: {kind}, {type_name(right)}.")
-    if kind == "list":
-        for a, b in zip(left, right, strict=False):
-            order = compare(a, b)
-            if order:
-                return order
-        return (len(left) > len(right)) - (len(left) < len(right))
+    if kind != type_name(right) or kind not in ("string", "bytes", "timestamp", "duration"):
+        raise EvaluationError(
+            f"Unsupported operation error. Received: {kind} < {type_name(right)}."
+        )
     if kind == "string":
         a, b = left.encode("utf-8"), right.encode("utf-8")
         return int(a > b) - int(a < b)
@@ -204,8 +200,6 @@ def add(left: Any, right: Any) -> Any:
     if is_number(left) and is_number(right):
         return float(left) + float(right)
     if isinstance(left, str) and isinstance(right, str):
-        return left + right
-    if isinstance(left, list) and isinstance(right, list):
         return left + right
     if isinstance(left, Timestamp) and isinstance(right, Duration):
         return Timestamp(left.nanos + right.nanos)
@@ -258,7 +252,7 @@ def divide(left: Any, right: Any) -> Any:
 def modulo(left: Any, right: Any) -> Any:
     if isinstance(left, int) and isinstance(right, int) and is_number(left) and is_number(right):
         if right == 0:
-            raise EvaluationError("Modulo by zero error.")
+            raise EvaluationError("Divide by zero error.")
         return int(math.fmod(left, right))
     if is_number(left) and is_number(right):
         if right == 0:
@@ -277,10 +271,15 @@ def negate(value: Any) -> Any:
     raise EvaluationError(f"Unsupported operation error. Received: -{type_name(value)}.")
 
 
+def strictly_equal(left: Any, right: Any) -> bool:
+    """Equality that also compares types (``in`` does not find ``1`` in ``[1.0]``)."""
+    return type_name(left) == type_name(right) and equal(left, right)
+
+
 def contains(container: Any, value: Any) -> bool:
     """``value in container`` for lists, maps (keys) and sets."""
     if isinstance(container, list):
-        return any(equal(value, item) for item in container)
+        return any(strictly_equal(value, item) for item in container)
     if isinstance(container, dict):
         if not isinstance(value, str):
             raise _unsupported("in", value, container)
