@@ -45,7 +45,7 @@ _OPERATORS = (
     "$",
 )
 _NUMBER = re.compile(r"(?:\d+\.\d*|\.\d+|\d+)")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)+", re.DOTALL)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
@@ -118,7 +118,7 @@ class Lexer:
             if "." in raw:
                 return Token("float", raw, float(raw), line, column, start, self.pos)
             return Token("int", raw, int(raw), line, column, start, self.pos)
-        ident = _IDENT.match(text, start)
+        ident = None if text.startswith("$(", start) else _IDENT.match(text, start)
         if ident:
             self.pos = ident.end()
             return Token("name", ident.group(0), ident.group(0), line, column, start, self.pos)

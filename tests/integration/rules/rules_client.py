@@ -102,7 +102,7 @@ class RawFirestore:
             response_deserializer=response.deserialize,
         )
         metadata = [("authorization", f"Bearer {token}")] if token else []
-        return call(request, metadata=metadata, timeout=10)
+        return call(request, metadata=metadata, timeout=30)
 
     def _stream(self, method: str, request: Any, response: Any, token: str | None) -> list[Any]:
         call = self.channel.unary_stream(
@@ -111,7 +111,7 @@ class RawFirestore:
             response_deserializer=response.deserialize,
         )
         metadata = [("authorization", f"Bearer {token}")] if token else []
-        return list(call(request, metadata=metadata, timeout=10))
+        return list(call(request, metadata=metadata, timeout=30))
 
     def name(self, path: str) -> str:
         return f"{self.documents}/{path.strip('/')}"

@@ -35,7 +35,7 @@ def upload_rules(host: str, source: str, project: str = PROJECT) -> tuple[int, d
         headers={"Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
         with exc:
@@ -47,7 +47,7 @@ def reset(host: str, project: str = PROJECT) -> None:
         f"http://{host}/emulator/v1/projects/{project}/databases/(default)/documents",
         method="DELETE",
     )
-    with urllib.request.urlopen(request, timeout=10):
+    with urllib.request.urlopen(request, timeout=60):
         pass
 
 
