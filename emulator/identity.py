@@ -25,9 +25,14 @@ class Identity:
     admin: bool = False
     #: the decoded token claims of a signed-in user; ``None`` for nobody (and the admin).
     claims: dict[str, Any] | None = None
+    #: an administrator's ``auth_variable_override`` (RTDB): the exact ``auth`` rules see.
+    override: dict[str, Any] | None = None
 
     @property
     def uid(self) -> str | None:
+        if self.override is not None:
+            uid = self.override.get("uid")
+            return uid if isinstance(uid, str) else None
         if self.claims is None:
             return None
         uid = self.claims.get("user_id", self.claims.get("sub"))
@@ -35,6 +40,8 @@ class Identity:
 
     def auth_variable(self) -> dict[str, Any] | None:
         """``request.auth`` (Firestore) / ``auth`` (RTDB): ``{"uid", "token"}`` or ``None``."""
+        if self.override is not None:
+            return dict(self.override)
         if self.claims is None:
             return None
         return {"uid": self.uid, "token": dict(self.claims)}

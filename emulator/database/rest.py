@@ -35,7 +35,13 @@ from emulator.database.values import (
     shallow,
 )
 from emulator.errors import Code, ServiceError, invalid
-from emulator.identity import Identity, InvalidToken, identity_from_header, identity_from_token
+from emulator.identity import (
+    NOBODY,
+    Identity,
+    InvalidToken,
+    identity_from_header,
+    identity_from_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,18 +96,33 @@ def namespace_for(params: dict[str, str], host: str | None, project: str) -> str
 
 
 def caller(request: web.Request, params: dict[str, str]) -> Identity:
-    """Who sends ``request``: ``Authorization: Bearer``, else ``?auth=`` / ``?access_token=``.
+    """Who sends ``request``: ``Authorization: Bearer``, else ``?auth=`` / ``?access_token=``;
+    an administrator's ``auth_variable_override`` names the ``auth`` to act as.
 
     Raises UNAUTHENTICATED for a token that is neither ``owner`` nor a JWT.
     """
     try:
         header = request.headers.get("Authorization")
         if header is not None:
-            return identity_from_header(header)
-        token = params.get("auth", params.get("access_token"))
-        return identity_from_token(token)
+            identity = identity_from_header(header)
+        else:
+            identity = identity_from_token(params.get("auth", params.get("access_token")))
     except InvalidToken:
         raise ServiceError(Code.UNAUTHENTICATED, "Unauthorized request.") from None
+    override = params.get("auth_variable_override")
+    if override is None or not identity.admin:
+        return identity
+    # An administrator acting as someone (firebase-admin's databaseAuthVariableOverride).
+    try:
+        auth = json.loads(override)
+    except ValueError:
+        raise invalid("auth_variable_override must be JSON") from None
+    if auth is None:
+        return NOBODY
+    if not isinstance(auth, dict):
+        raise invalid("auth_variable_override must be a JSON object or null")
+    return Identity(claims=auth.get("token") if isinstance(auth.get("token"), dict) else {},
+                    override=auth)
 
 
 def json_response(

@@ -368,6 +368,8 @@ def _put_copy(node: Node | None, rest: Path, replacement: Node | None) -> Node |
 
 def auth_variable(identity: Identity) -> dict[str, Any] | None:
     """``auth``: uid, provider and the token's claims (``None`` for nobody)."""
+    if identity.override is not None:
+        return dict(identity.override)
     if identity.claims is None:
         return None
     claims = identity.claims
