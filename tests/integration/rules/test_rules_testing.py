@@ -75,7 +75,9 @@ def test_database_references_act_as_users(rules_env: RulesTestEnvironment) -> No
 
 def test_bad_rules_raise_with_a_position(rules_env: RulesTestEnvironment) -> None:
     with pytest.raises(RulesLoadError, match="L2:"):
-        rules_env.load_firestore_rules("service cloud.firestore {\n  match /x { allow read: if (; }\n}")
+        rules_env.load_firestore_rules(
+            "service cloud.firestore {\n  match /x { allow read: if (; }\n}"
+        )
     with pytest.raises(RulesLoadError, match="Line 1"):
         rules_env.load_database_rules('{"rules": {".read": "auth.uid =="}}')
 
