@@ -31,6 +31,7 @@ from ..errors import Aborted, InvalidArgument, TransportTimeout
 from ..models import Document
 from ..query import Filter, Op
 from ..retry import DEADLINES, LISTENER_RECONNECT, Deadlines, RetryPolicy
+from . import _firestore_channel
 from ._firestore_errors import translate
 from ._firestore_natives import from_native, is_transform, to_native
 from .firestore_query import FirestoreQuery, QuerySpec
@@ -93,6 +94,8 @@ class FirestoreRepository(Generic[T]):
         self.retry = retry or RetryPolicy()
         self.reconnect = reconnect or LISTENER_RECONNECT
         self.deadlines = deadlines or DEADLINES
+        # grpc's own reconnect backoff (up to 120 s) would outlast ours after an outage.
+        _firestore_channel.prepare(client, self.reconnect.maximum)
         kind = "group:" if group else ""
         self.source = Source("firestore", f"{kind}{self.collection}")
 
