@@ -19,8 +19,9 @@ __all__ = ["prepare", "reconnect_options"]
 
 
 def reconnect_options(cap: float) -> list[tuple[str, int]]:
-    """grpc channel options: reconnect attempts from 0.1 s apart, at most ``cap`` apart."""
-    maximum = max(100, int(cap * 1000))
+    """grpc channel options: reconnect attempts from 0.1 s apart, at most ``cap / 2`` apart
+    (grpc adds up to 20 % jitter; one channel serves every listener of a client)."""
+    maximum = max(100, int(cap * 500))
     return [
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.min_reconnect_backoff_ms", 100),

@@ -120,7 +120,9 @@ class FirestoreListener(Generic[T]):
             request_serializer=lambda request: request.SerializeToString(),
             response_deserializer=ListenResponsePb.FromString,
         )
-        call: grpc.aio.StreamStreamCall = method(metadata=client._rpc_metadata)
+        # wait_for_ready: while the channel reconnects, the call waits for it (within the
+        # first-byte deadline) instead of failing at once, so it opens as soon as it can.
+        call: grpc.aio.StreamStreamCall = method(metadata=client._rpc_metadata, wait_for_ready=True)
         return call
 
     async def run(self, sink: Sink[T]) -> None:

@@ -357,3 +357,38 @@ async def test_a_listener_bug_surfaces_within_one_event(
     # Raised on the event that met the bug: no reconnect, nothing retried.
     assert not [e for e in events if isinstance(e, Reconnecting)]
     assert [type(e).__name__ for e in events] == ["Change", "Change", "Synced"]
+
+
+# -- the CLI against a dead port ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "target"),
+    [
+        ("FIRESTORE_EMULATOR_HOST", "firestore:products/p1"),
+        ("FIREBASE_DATABASE_EMULATOR_HOST", "rtdb:/products/p1"),
+    ],
+)
+def test_cli_fails_within_seconds_on_a_dead_port(variable: str, target: str) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, variable: f"127.0.0.1:{port}", "GCLOUD_PROJECT": "demo-dead"}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", "from firebase_sync.cli import main; main()", "get", target],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    elapsed = time.monotonic() - started
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ConnectError" in lines[0], done.stderr
+    assert elapsed < 20, f"took {elapsed:.1f} s"
