@@ -94,7 +94,10 @@ class RtdbQuerySpec:
         return value_order(bound)
 
     def matches_range(self, key: str, value: Any) -> bool:
-        index = self.index(key, value)
+        return self.index_in_range(self.index(key, value))
+
+    def index_in_range(self, index: tuple[Any, ...]) -> bool:
+        """Whether a child with sort key ``index`` lies within ``start_at``..``end_at``."""
         own = index if self.order_by == "$key" else index[0]
         if self.start_at is not Absent and own < self.bound(self.start_at):
             return False
@@ -150,8 +153,10 @@ class QueryWindow:
                 position = bisect.bisect_left(self._sorted, (old, key))
                 del self._sorted[position]
                 del self._values[key]
-            if value is not Absent and spec.matches_range(key, value):
-                index = spec.index(key, value)
+            if value is Absent:
+                continue
+            index = spec.index(key, value)
+            if spec.index_in_range(index):
                 bisect.insort(self._sorted, (index, key))
                 self._index[key] = index
                 self._values[key] = value

@@ -262,10 +262,15 @@ class RealtimeRepository(Generic[T]):
     def order_by_value(self) -> RealtimeQuery[T]:
         return self.query().order_by_value()
 
-    def listener(self, query: RealtimeQuery[T] | None = None) -> RealtimeListener[T]:
+    def listener(
+        self, query: RealtimeQuery[T] | None = None, *, server_filter: bool = False
+    ) -> RealtimeListener[T]:
+        """A listener of the children (or ``query``); ``server_filter`` also sends the query
+        on the stream (see :mod:`firebase_sync.adapters.realtime_listen`)."""
         from .realtime_listen import RealtimeListener
 
-        return RealtimeListener(self, None if query is None else query.spec)
+        spec = None if query is None else query.spec
+        return RealtimeListener(self, spec, server_filter=server_filter)
 
     def watch(
         self,
@@ -274,11 +279,13 @@ class RealtimeRepository(Generic[T]):
         store: Store[T] | None = None,
         buffer: int = 1024,
         markers: bool = True,
+        server_filter: bool = False,
     ) -> ChangeStream[T]:
         """Listen to the children (or a query over them): ``async with repo.watch() as c``."""
         from ..stream import ChangeStream
 
-        return ChangeStream(self.listener(query), store=store, buffer=buffer, markers=markers)
+        listener = self.listener(query, server_filter=server_filter)
+        return ChangeStream(listener, store=store, buffer=buffer, markers=markers)
 
 
 class RealtimeQuery(Generic[T]):
@@ -340,14 +347,21 @@ class RealtimeQuery(Generic[T]):
         # The reply is an unordered object; order (and re-check) by Firebase's rules.
         return [repo.decode(key, value) for key, value in evaluate(data, self.spec)]
 
-    def listener(self) -> RealtimeListener[T]:
-        return self.repo.listener(self)
+    def listener(self, *, server_filter: bool = False) -> RealtimeListener[T]:
+        return self.repo.listener(self, server_filter=server_filter)
 
     def watch(
-        self, *, store: Store[T] | None = None, buffer: int = 1024, markers: bool = True
+        self,
+        *,
+        store: Store[T] | None = None,
+        buffer: int = 1024,
+        markers: bool = True,
+        server_filter: bool = False,
     ) -> ChangeStream[T]:
         """Listen to this query: children entering, changing in and leaving the window."""
-        return self.repo.watch(self, store=store, buffer=buffer, markers=markers)
+        return self.repo.watch(
+            self, store=store, buffer=buffer, markers=markers, server_filter=server_filter
+        )
 
 
 def _bound(value: Any) -> Any:
