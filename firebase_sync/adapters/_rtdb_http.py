@@ -18,6 +18,7 @@ connection reset or a truncated reply is a retryable
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import time
@@ -45,6 +46,7 @@ __all__ = ["Response", "RtdbEndpoint", "translate"]
 
 EMULATOR_VARIABLE = "FIREBASE_DATABASE_EMULATOR_HOST"
 _REFRESH_MARGIN = 300.0  # seconds before expiry at which a token is renewed
+_STREAM_BODY_OVER = 1 << 20  # bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +192,16 @@ class RtdbEndpoint:
             send_headers["Content-Type"] = "application/json"
 
         async def send() -> Response:
+            # aiohttp streams a big body from a file-like object rather than in one write.
+            body_data: bytes | io.BytesIO | None = data
+            if data is not None and len(data) > _STREAM_BODY_OVER:
+                body_data = io.BytesIO(data)
             async with self.session.request(
-                method, self.url(path), params=self.params(params), data=data, headers=send_headers
+                method,
+                self.url(path),
+                params=self.params(params),
+                data=body_data,
+                headers=send_headers,
             ) as reply:
                 payload = await reply.read()
                 return Response(reply.status, dict(reply.headers), payload)
