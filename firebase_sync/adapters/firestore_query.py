@@ -137,9 +137,9 @@ class FirestoreQuery(Generic[T]):
         query = self.build()
 
         async def fetch() -> list[DocumentSnapshot[Any]]:
-            return list(await query.get())
+            return list(await query.get(retry=None, timeout=self.repo.deadlines.request))
 
-        return await self.repo.retry.run(fetch, idempotent=True, path=self.repo.collection)
+        return await self.repo.call(fetch, idempotent=True, path=self.repo.collection)
 
     async def get(self) -> list[T]:
         """The matching documents, in query order."""
@@ -170,10 +170,10 @@ class FirestoreQuery(Generic[T]):
         aggregation: Any = query.count() if kind == "count" else getattr(query, kind)(field)
 
         async def fetch() -> Any:
-            results = await aggregation.get()
+            results = await aggregation.get(retry=None, timeout=self.repo.deadlines.request)
             return results[0][0].value
 
-        return await self.repo.retry.run(fetch, idempotent=True, path=self.repo.collection)
+        return await self.repo.call(fetch, idempotent=True, path=self.repo.collection)
 
     def listener(self) -> FirestoreListener[T]:
         return self.repo.listener(self)
