@@ -145,6 +145,7 @@ class FirestoreRepository(Generic[T]):
         return path if self.group else path.rsplit("/", 1)[-1]
 
     def ref(self, key: str) -> AsyncDocumentReference:
+        """The SDK reference of document ``key`` (raises InvalidArgument for a bad key)."""
         if not key or (not self.group and "/" in key):
             raise InvalidArgument(f"invalid document key {key!r}", path=self.collection)
         return self.client.document(self.path_of(key))
@@ -335,6 +336,7 @@ class FirestoreBatch(Generic[T]):
         self._idempotent = True
 
     def create(self, document: T) -> T:
+        """Create ``document`` (the commit fails if it exists); an empty id gets an auto id."""
         if not document.id:
             document = document.model_copy(update={"id": auto_id()})
         self._batch.create(self.repo.ref(document.id), self.repo.encode(document))
@@ -342,16 +344,20 @@ class FirestoreBatch(Generic[T]):
         return document
 
     def set(self, document: T, *, merge: bool = False) -> None:
+        """Write ``document`` whole (or merged into the stored fields with ``merge``)."""
         self._batch.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
 
     def update(self, key: str, fields: Mapping[str, Any]) -> None:
+        """Update field paths of document ``key`` (the commit fails if it is absent)."""
         ref = self.repo.ref(key)
         self._batch.update(ref, self.repo._encode_fields(fields, ref.path))
 
     def delete(self, key: str) -> None:
+        """Delete document ``key`` (no error if absent)."""
         self._batch.delete(self.repo.ref(key))
 
     async def commit(self) -> None:
+        """Apply the writes atomically (retried only when every write is idempotent)."""
         await self.repo.call(
             lambda: self._batch.commit(**self.repo._rpc),
             idempotent=self._idempotent,
@@ -374,21 +380,26 @@ class FirestoreTransaction(Generic[T]):
         self._tx = transaction
 
     async def get(self, key: str) -> T | None:
+        """Read document ``key`` inside the transaction (None if absent)."""
         snapshot = await self.repo.ref(key).get(transaction=self._tx, **self.repo._rpc)
         return self.repo.decode(snapshot) if snapshot.exists else None
 
     def create(self, document: T) -> T:
+        """Create ``document`` (the commit fails if it exists); an empty id gets an auto id."""
         if not document.id:
             document = document.model_copy(update={"id": auto_id()})
         self._tx.create(self.repo.ref(document.id), self.repo.encode(document))
         return document
 
     def set(self, document: T, *, merge: bool = False) -> None:
+        """Write ``document`` whole (or merged into the stored fields with ``merge``)."""
         self._tx.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
 
     def update(self, key: str, fields: Mapping[str, Any]) -> None:
+        """Update field paths of document ``key`` (the commit fails if it is absent)."""
         ref = self.repo.ref(key)
         self._tx.update(ref, self.repo._encode_fields(fields, ref.path))
 
     def delete(self, key: str) -> None:
+        """Delete document ``key`` (no error if absent)."""
         self._tx.delete(self.repo.ref(key))

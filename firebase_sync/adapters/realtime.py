@@ -84,10 +84,12 @@ class RealtimeRepository(Generic[T]):
     # -- codecs ---------------------------------------------------------------------------------
 
     def child_path(self, key: str) -> str:
+        """The database path of child ``key`` (raises InvalidArgument for a bad key)."""
         validate_key(key, path=self.path, field=key)
         return f"{self.path.rstrip('/')}/{key}"
 
     def encode(self, document: T) -> Any:
+        """The JSON value stored for ``document`` (its id is the key, not stored)."""
         path = self.child_path(document.id) if document.id else self.path
         return encode_value(dump_document(document, path=path), path=path)
 
@@ -103,6 +105,7 @@ class RealtimeRepository(Generic[T]):
     # -- single children --------------------------------------------------------------------
 
     async def get(self, key: str) -> T | None:
+        """Child ``key`` as ``T``, or None if absent."""
         path = self.child_path(key)
         response = await self.retry.run(
             lambda: self.endpoint.request("GET", path), idempotent=True, path=path
@@ -173,6 +176,7 @@ class RealtimeRepository(Generic[T]):
         )
 
     async def delete(self, key: str) -> None:
+        """Remove child ``key`` (no error if absent)."""
         path = self.child_path(key)
         await self.retry.run(
             lambda: self.endpoint.request("DELETE", path, params=_SILENT),
@@ -251,15 +255,19 @@ class RealtimeRepository(Generic[T]):
     # -- queries and listening ----------------------------------------------------------------
 
     def query(self) -> RealtimeQuery[T]:
+        """A query over all children, to refine with ``order_by_*``, ranges and limits."""
         return RealtimeQuery(self, RtdbQuerySpec())
 
     def order_by_child(self, path: str) -> RealtimeQuery[T]:
+        """Order children by the value at ``path`` inside each child."""
         return self.query().order_by_child(path)
 
     def order_by_key(self) -> RealtimeQuery[T]:
+        """Order children by key."""
         return self.query().order_by_key()
 
     def order_by_value(self) -> RealtimeQuery[T]:
+        """Order children by their value."""
         return self.query().order_by_value()
 
     def listener(
@@ -299,6 +307,7 @@ class RealtimeQuery(Generic[T]):
         return RealtimeQuery(self.repo, replace(self.spec, **changes))
 
     def order_by_child(self, path: str) -> RealtimeQuery[T]:
+        """Order children by the value at ``path`` inside each child."""
         segments = [s for s in path.replace(".", "/").split("/") if s]
         for segment in segments:
             validate_key(segment, path=self.repo.path, field=path)
@@ -307,26 +316,33 @@ class RealtimeQuery(Generic[T]):
         return self._with(order_by="/".join(segments))
 
     def order_by_key(self) -> RealtimeQuery[T]:
+        """Order children by key."""
         return self._with(order_by="$key")
 
     def order_by_value(self) -> RealtimeQuery[T]:
+        """Order children by their value."""
         return self._with(order_by="$value")
 
     def start_at(self, value: Any) -> RealtimeQuery[T]:
+        """Only children whose ordered value is at least ``value``."""
         return self._with(start_at=_bound(value))
 
     def end_at(self, value: Any) -> RealtimeQuery[T]:
+        """Only children whose ordered value is at most ``value``."""
         return self._with(end_at=_bound(value))
 
     def equal_to(self, value: Any) -> RealtimeQuery[T]:
+        """Only children whose ordered value equals ``value``."""
         return self._with(start_at=_bound(value), end_at=_bound(value))
 
     def limit_to_first(self, count: int) -> RealtimeQuery[T]:
+        """The first ``count`` children in order (InvalidArgument if negative)."""
         if count < 0:
             raise InvalidArgument("limits cannot be negative")
         return self._with(limit_to_first=count, limit_to_last=None)
 
     def limit_to_last(self, count: int) -> RealtimeQuery[T]:
+        """The last ``count`` children in order (InvalidArgument if negative)."""
         if count < 0:
             raise InvalidArgument("limits cannot be negative")
         return self._with(limit_to_last=count, limit_to_first=None)
@@ -348,6 +364,7 @@ class RealtimeQuery(Generic[T]):
         return [repo.decode(key, value) for key, value in evaluate(data, self.spec)]
 
     def listener(self, *, server_filter: bool = False) -> RealtimeListener[T]:
+        """A listener of this query's window, to merge into a ``ChangeStream``."""
         return self.repo.listener(self, server_filter=server_filter)
 
     def watch(

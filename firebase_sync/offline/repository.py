@@ -388,6 +388,7 @@ class OfflineRepository(Generic[T]):
             await listener.settled(write, applied=applied, stored=stored)
 
     def statistics(self) -> OfflineStatistics:
+        """Pending-write queue figures and replay counters, as a snapshot."""
         queue = self.cache.queue_statistics(self.source_id)
         return OfflineStatistics(
             queue_depth=queue.depth,

@@ -18,8 +18,9 @@ from google.cloud.firestore_v1.types import document as d
 from google.cloud.firestore_v1.types import firestore as fs
 
 from emulator.firestore import FirestoreEmulator
+from firebase_sync.testing import session_project
 
-PROJECT = "demo-firebase-sync"
+PROJECT = session_project()
 ROOT = f"projects/{PROJECT}/databases/(default)/documents"
 M = "/google.firestore.v1.Firestore/"
 
