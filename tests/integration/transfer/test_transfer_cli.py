@@ -195,8 +195,8 @@ def test_both_databases_in_one_export_and_selective_import(
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
-        "exported firestore:products: 1 records",
-        "exported rtdb:/products: 1 records",
+        "exported firestore:products: 1 record",
+        "exported rtdb:/products: 1 record",
     ]
     clear_firestore(emulators)
     clear_database(emulators)
