@@ -207,11 +207,14 @@ def _write_command(name: str, method: str, verb: str, *, confirm: str | None) ->
         force: bool = False,
     ) -> None:
         _path(path)
+        given = data is not None or infile is not None
+        body = _read_data(data, infile) if given else None  # mistakes first, stdin later
         connection = _connection(project, database_url, instance)
         if confirm is not None:
             where = _view_url_guess(connection, path)
             _confirm(confirm.format(url=where), force)
-        body = _read_data(data, infile)
+        if not given:
+            body = _read_data(None, None)
         if method == "PATCH" and not isinstance(body, dict):
             raise click.ClickException("Data must be a JSON object to update.")
 

@@ -69,8 +69,13 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.UsageError:
-            raise
+        except click.UsageError as exc:
+            # one line, pointing at the help, instead of click's usage block
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            one_line = " ".join(f"{exc.format_message()} (see: {where} --help)".split())
+            error = click.ClickException(one_line)
+            error.exit_code = exc.exit_code
+            raise error from exc
         except click.ClickException as exc:
             one_line = " ".join(exc.message.split())
             if one_line == exc.message:
