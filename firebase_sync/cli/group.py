@@ -51,6 +51,12 @@ def describe(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
+class _UsageLine(click.ClickException):
+    """A usage mistake told in one line; exits 2 like click's usage errors."""
+
+    exit_code = 2
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use, and whose errors are one line."""
 
@@ -73,9 +79,7 @@ class LazyGroup(click.Group):
             # one line, pointing at the help, instead of click's usage block
             where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
             one_line = " ".join(f"{exc.format_message()} (see: {where} --help)".split())
-            error = click.ClickException(one_line)
-            error.exit_code = exc.exit_code
-            raise error from exc
+            raise _UsageLine(one_line) from exc
         except click.ClickException as exc:
             one_line = " ".join(exc.message.split())
             if one_line == exc.message:

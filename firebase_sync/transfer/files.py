@@ -159,9 +159,7 @@ class ExportDirectory:
                 continue
             name = f"{len(self.entries) + 1:04d}-{old.kind}-{_slug(old.path)}.jsonl"
             shutil.copyfile(self.target / old.file, self.staging / name)
-            self.entries.append(
-                Entry(old.kind, old.path, name, old.count, old.bytes, old.sha256)
-            )
+            self.entries.append(Entry(old.kind, old.path, name, old.count, old.bytes, old.sha256))
 
     def _commit(self) -> None:
         self._carry_over()
