@@ -98,7 +98,7 @@ def test_export_import_round_trip(firestore_emulator: Any, firestore_client: fir
     before = db.document("e/a").get()
     emu = firestore_emulator.emulator
     meta = emu.export_data(tmp_path)
-    assert (tmp_path / meta["path"] / "manifest.json").exists()
+    assert (tmp_path / meta["metadata_file"]).exists()  # the official emulator's format
     assert not list(tmp_path.rglob("*.tmp"))
     emu.reset()
     assert not db.document("e/a").get().exists
