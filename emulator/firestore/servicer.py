@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -24,7 +24,7 @@ from emulator.firestore.protos import write as _write
 from emulator.identity import Identity, InvalidToken, identity_from_header
 
 from .listen import End, ListenEngine
-from .query import Query, aggregate, compile_query
+from .query import Query, aggregate, aggregated_fields, aggregation_input, compile_query
 from .security.guard import CALLER, Guard
 from .store import Database, DbKey, Store, parse_database, to_timestamp
 from .transactions import Transaction, Transactions
@@ -260,21 +260,23 @@ class FirestoreServicer:
         self.guard.check_list(db, parent, q.collection_id, q.all_descendants, sq)
         return key, db, q
 
-    def _results(self, db: Database, q: Query, at: int | None) -> list[Any]:
+    def _results(self, db: Database, q: Query, at: int | None,
+                 run: Callable[[Iterable[Any]], list[Any]] | None = None) -> list[Any]:
         docs = db.scope_at(at, q.parent, q.collection_id, q.all_descendants)
         if docs is None:
             raise invalid("read_time is older than the emulator's retained history")
-        return q.run(docs)
+        return (run or q.run)(docs)
 
     def _record_query(self, txn: Transaction | None, db: Database, q: Query,
-                      docs: list[Any]) -> None:
+                      docs: list[Any],
+                      run: Callable[[Iterable[Any]], list[Any]] | None = None) -> None:
         if txn is None:
             return
 
         def signature(found: list[Any]) -> object:
             return [(d.name, _us(d.update_time)) for d in found]
 
-        self.txns.record_query(txn, lambda: signature(self._results(db, q, None)),
+        self.txns.record_query(txn, lambda: signature(self._results(db, q, None, run)),
                                signature(docs))
 
     async def run_query(self, req: Any) -> AsyncIterator[Any]:
@@ -301,10 +303,15 @@ class FirestoreServicer:
             raise invalid("RunAggregationQuery needs a structured_aggregation_query")
         saq = req.structured_aggregation_query
         key, db, q = self._query(req.parent, saq.structured_query)
+        fields = aggregated_fields(saq.aggregations)
+
+        def run(scope: Iterable[Any]) -> list[Any]:
+            return aggregation_input(q, fields, scope)
+
         txn, new_id = self._txn_for(req, key)
         at = self._read_time(req)
-        docs = self._results(db, q, at)
-        self._record_query(txn, db, q, docs)
+        docs = self._results(db, q, at, run)
+        self._record_query(txn, db, q, docs, run)
         resp = _fs.RunAggregationQueryResponse.pb()()
         for alias, value in aggregate(saq.aggregations, docs).items():
             resp.result.aggregate_fields[alias].CopyFrom(value)
@@ -329,10 +336,13 @@ class FirestoreServicer:
         self.guard.check_list(db, req.parent, req.collection_id, False, None)
         at = self._read_time(req)
         mask = req.mask if req.HasField("mask") else None
-        names = db.collection_members(coll) if req.show_missing else set(
-            db.collections.get(coll, {}))
-        if not req.show_missing:
-            names = {f"{coll}/{i}" for i in names}
+        if req.show_missing:
+            names = db.collection_members_at(coll, at)
+        else:
+            names = {f"{coll}/{i}" for i in db.collections.get(coll, {})}
+            if at is not None:  # documents deleted since read_time are listed too
+                depth = coll.count("/") + 1
+                names |= {n for n in db.names_at(coll + "/", at) if n.count("/") == depth}
         ordered = sorted(n for n in names if n > req.page_token)
         size = req.page_size if req.page_size > 0 else 300
         page = ordered[:size]
@@ -352,7 +362,8 @@ class FirestoreServicer:
         _, db = self._db(req.parent)
         if req.parent != db.root:
             validate_document_name(req.parent, what="parent")
-        ids = sorted(i for i in db.child_collections(req.parent) if i > req.page_token)
+        at = self._read_time(req)
+        ids = sorted(i for i in db.child_collections_at(req.parent, at) if i > req.page_token)
         size = req.page_size if req.page_size > 0 else 300
         resp = _fs.ListCollectionIdsResponse.pb()()
         resp.collection_ids.extend(ids[:size])

@@ -133,6 +133,12 @@ def _check_precondition(pre: Any, old: Any | None, name: str) -> None:
         if not pre.exists and old is not None:
             raise ServiceError(Code.ALREADY_EXISTS, f"Document already exists: {name}")
     elif k == "update_time":
+        # A version newer than the stored one can never have been read: production and the
+        # official emulator call that a bad request, not a failed precondition.
+        if old is not None and _us(pre.update_time) > _us(old.update_time):
+            raise invalid(
+                f"invalid precondition for {name}: update_time is newer than the stored version"
+            )
         if old is None or old.update_time != pre.update_time:
             raise ServiceError(
                 Code.FAILED_PRECONDITION,
