@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import secrets
+import string
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -36,9 +37,11 @@ from .values import (
     validate_id,
 )
 from .wire import run_query_response, serialized
+from .write_stream import WriteStreams
 from .writes import WriteOutcome, apply_write
 
 SERVICE = "google.firestore.v1.Firestore"
+_AUTO_ID = string.ascii_letters + string.digits  # what the SDKs draw auto-IDs from
 log = logging.getLogger(__name__)
 
 Unary = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
@@ -91,6 +94,7 @@ class FirestoreServicer:
         self.store = store
         self.engine = engine
         self.txns = txns
+        self.write_streams = WriteStreams(self.commit, _parse)
 
     # ------------------------------------------------------------ plumbing
 
@@ -115,6 +119,7 @@ class FirestoreServicer:
                 self._unary(_fs.ListCollectionIdsRequest, self.list_collection_ids)),
             "BatchWrite": u(self._unary(_fs.BatchWriteRequest, self.batch_write)),
             "Listen": grpc.stream_stream_rpc_method_handler(self.listen),
+            "Write": grpc.stream_stream_rpc_method_handler(self.write_streams.serve),
         }
         return grpc.method_handlers_generic_handler(SERVICE, table)
 
@@ -397,7 +402,7 @@ class FirestoreServicer:
 
     def create_document(self, req: Any) -> Any:
         key, db = self._db(req.parent)
-        doc_id = req.document_id or os.urandom(15).hex()[:20]
+        doc_id = req.document_id or "".join(secrets.choice(_AUTO_ID) for _ in range(20))
         validate_id(doc_id)
         name = f"{req.parent}/{req.collection_id}/{doc_id}"
         w = _write.Write.pb()()
