@@ -252,11 +252,11 @@ def _dict(message: Any) -> dict[str, Any]:
 async def _body(request: web.Request, cls: Any) -> Any:
     """The JSON body as a ``cls`` message (any content type: the web SDK sends text/plain)."""
     message = cls.pb()()
-    text = await request.text()
-    if not text.strip():
+    raw = await request.read()
+    if not raw.strip():
         return message
     try:
-        data = json.loads(text)
+        data = json.loads(raw)
         if not isinstance(data, dict):
             raise invalid(BAD_PAYLOAD)
         verifies = _pop_verifies(data)
