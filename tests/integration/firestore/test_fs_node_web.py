@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from node_runner import ensure_packages, run_script
@@ -32,3 +33,16 @@ def test_firebase_admin_sdk(emulators: EmulatorHosts) -> None:
     done = run_script("firebase_admin.mjs", emulators, FS_TEST_ROOT="admin")
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.match(r"ok \d+ checks", done.stdout), done.stdout
+
+
+def test_rules_unit_testing_writes(emulators: EmulatorHosts) -> None:
+    ensure_packages("@firebase/rules-unit-testing", "firebase")
+    # A project of its own: the script installs security rules for the project it uses.
+    done = run_script(
+        "rules_unit_testing_writes.mjs",
+        emulators,
+        FS_TEST_ROOT="rut",
+        GCLOUD_PROJECT=f"demo-rut-{uuid.uuid4().hex[:8]}",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("ok 3 checks"), done.stdout
