@@ -168,7 +168,9 @@ class RestApi:
         head, colon, tail = raw.rpartition(":")
         if colon and "/" not in tail and tail in self._verbs:
             raw, verb = head, tail
-        segments = [unquote(s) for s in raw.split("/")]
+        # Decoded before splitting, as the official emulator does: an encoded "/" separates
+        # segments (no document ID may contain one).
+        segments = unquote(raw).split("/")
         if (
             len(segments) < 5
             or segments[0] != "projects"
