@@ -27,7 +27,9 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from emulator.errors import Code, ServiceError, invalid
 from emulator.firestore.protos import document as _doc
 from emulator.firestore.protos import firestore as _fs
+from emulator.identity import InvalidToken, identity_from_header
 
+from .security.guard import CALLER
 from .servicer import FirestoreServicer
 from .wire import delimited
 from .writes import VERIFY_FIELD
@@ -150,6 +152,7 @@ class RestApi:
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
+            _bind_caller(request)
             body = await self._dispatch(request)
         except ServiceError as exc:
             return _error(exc.code.value, exc.message)
@@ -227,6 +230,14 @@ class RestApi:
                 req.parent, req.collection_id = parent, collection_id
                 return _dict(s.create_document(req))
         raise _NoRoute
+
+
+def _bind_caller(request: web.Request) -> None:
+    """Security rules see the identity of the ``Authorization`` header (none: signed out)."""
+    try:
+        CALLER.set(identity_from_header(request.headers.get("Authorization")))
+    except InvalidToken:
+        raise invalid("invalid jwt") from None
 
 
 class _NoRoute(Exception):

@@ -32,14 +32,18 @@ log = logging.getLogger(__name__)
 #: ``commit(CommitRequest) -> CommitResponse``: the servicer's Commit.
 CommitFn = Callable[[Any], Any]
 Parse = Callable[[Any, bytes], Any]
+#: sets the caller's identity (for security rules) from the call's metadata; may raise
+#: ServiceError for a malformed token.
+BindCaller = Callable[[grpc.aio.ServicerContext], object]
 
 
 class WriteStreams:
     """Serves ``Write`` calls over a commit function; hands out the stream ids."""
 
-    def __init__(self, commit: CommitFn, parse: Parse) -> None:
+    def __init__(self, commit: CommitFn, parse: Parse, bind_caller: BindCaller) -> None:
         self._commit = commit
         self._parse = parse
+        self._bind_caller = bind_caller
         self._ids = itertools.count()
 
     async def serve(
@@ -47,6 +51,7 @@ class WriteStreams:
     ) -> AsyncIterator[bytes]:
         """The gRPC handler: one response per request, errors as the stream's status."""
         try:
+            self._bind_caller(context)
             async for response in self._run(requests):
                 yield response
         except ServiceError as exc:

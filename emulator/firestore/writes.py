@@ -40,6 +40,8 @@ class WriteOutcome:
     doc: Any | None
     update_time: int | None
     transform_results: list[Any] = field(default_factory=list)
+    #: a ``verify``: checked its precondition, wrote nothing (no write rules apply).
+    verify: bool = False
 
 
 #: ``Write.verify`` (field 5): the web and mobile SDKs' transactions send it for documents read
@@ -152,7 +154,7 @@ def _verify(write: Any, old: Any | None, name: str) -> WriteOutcome:
     if not write.HasField("current_document"):
         raise invalid("a verify must contain a precondition")
     _check_precondition(write.current_document, old, name)
-    return WriteOutcome(name, old, None if old is None else _us(old.update_time))
+    return WriteOutcome(name, old, None if old is None else _us(old.update_time), verify=True)
 
 
 def _us(ts: Any) -> int:

@@ -1,10 +1,15 @@
 // @firebase/rules-unit-testing's contexts write through the web SDK's Write stream. Run by
 // tests/integration/firestore/test_fs_node_web.py against FIRESTORE_EMULATOR_HOST; prints
-// "ok <n> checks" and exits 0, or prints the failure and exits 1. Rules enforcement itself is
-// tested elsewhere: the rules here allow every signed-in caller.
+// "ok <n> checks" and exits 0, or prints the failure and exits 1. The rules let signed-in
+// callers read everything and write everywhere but `readonly`: the stream carries the caller's
+// identity, and a transaction's `verify` of a document it only read is no write.
 import assert from 'node:assert/strict';
-import {initializeTestEnvironment} from '@firebase/rules-unit-testing';
-import {collection, doc, getDoc, getDocs, setDoc, writeBatch} from 'firebase/firestore';
+import {
+  assertFails, assertSucceeds, initializeTestEnvironment,
+} from '@firebase/rules-unit-testing';
+import {
+  collection, doc, getDoc, getDocs, runTransaction, setDoc, writeBatch,
+} from 'firebase/firestore';
 
 const TIMEOUT_MS = 60_000;
 const root = process.env.FS_TEST_ROOT || `rut-${Date.now()}`;
@@ -12,7 +17,10 @@ const [host, port] = (process.env.FIRESTORE_EMULATOR_HOST || '127.0.0.1:8080').s
 const rules = `rules_version = '2';
 service cloud.firestore {
   match /databases/{database}/documents {
-    match /{path=**} { allow read, write: if request.auth != null; }
+    match /{coll}/{id} {
+      allow read: if request.auth != null;
+      allow write: if request.auth != null && coll != 'readonly';
+    }
   }
 }`;
 let checks = 0;
@@ -43,6 +51,21 @@ async function main() {
   });
   const ids = (await getDocs(collection(alice, root))).docs.map((d) => d.id);
   check(ids, ['a', 'b', 'c', 'd'], 'batch and rules-disabled writes landed');
+
+  await env.withSecurityRulesDisabled(async (ctx) => {
+    await setDoc(doc(ctx.firestore(), 'readonly/r'), {n: 7});
+  });
+  await assertFails(setDoc(doc(alice, 'readonly/x'), {n: 1}));
+  checks += 1;
+  const nobody = env.unauthenticatedContext().firestore();
+  await assertFails(setDoc(doc(nobody, `${root}/e`), {n: 1}));
+  checks += 1;
+  await assertSucceeds(runTransaction(alice, async (tx) => {
+    const n = (await tx.get(doc(alice, 'readonly/r'))).get('n');
+    tx.set(doc(alice, `${root}/copy`), {n});
+  }));
+  check((await getDoc(doc(alice, `${root}/copy`))).data(), {n: 7},
+    'a transaction that only read readonly/r commits (its verify is no write)');
   await env.clearFirestore();
   check((await getDocs(collection(alice, root))).size, 0, 'clearFirestore');
   await env.cleanup();

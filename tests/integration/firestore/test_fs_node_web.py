@@ -45,4 +45,4 @@ def test_rules_unit_testing_writes(emulators: EmulatorHosts) -> None:
         GCLOUD_PROJECT=f"demo-rut-{uuid.uuid4().hex[:8]}",
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("ok 3 checks"), done.stdout
+    assert done.stdout.startswith("ok 6 checks"), done.stdout
