@@ -31,6 +31,7 @@ from emulator.identity import InvalidToken, identity_from_header
 
 from .security.guard import CALLER
 from .servicer import FirestoreServicer
+from .values import MAX_REQUEST_BYTES
 from .wire import delimited
 from .writes import VERIFY_FIELD
 
@@ -58,6 +59,7 @@ HTTP_STATUS = {
 }
 CORS_METHODS = "DELETE,GET,HEAD,PATCH,POST,PUT"
 BAD_PAYLOAD = "Payload isn't valid for request."
+TOO_LARGE = "request exceeds the maximum API request size of 10 MiB"
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,10 @@ def _dict(message: Any) -> dict[str, Any]:
 async def _body(request: web.Request, cls: Any) -> Any:
     """The JSON body as a ``cls`` message (any content type: the web SDK sends text/plain)."""
     message = cls.pb()()
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise invalid(TOO_LARGE) from None
     if not raw.strip():
         return message
     try:
@@ -278,6 +283,8 @@ async def _body(request: web.Request, cls: Any) -> Any:
         raise invalid(BAD_PAYLOAD) from None
     for i, name in verifies:
         message.writes[i].MergeFromString(delimited(VERIFY_FIELD, name.encode()))
+    if message.ByteSize() > MAX_REQUEST_BYTES:
+        raise invalid(TOO_LARGE)
     return message
 
 

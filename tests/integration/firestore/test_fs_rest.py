@@ -36,7 +36,8 @@ def _rest(
         f"/databases/(default)/documents{path}"
     )
     data = raw if raw is not None else None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             status, text, got = response.status, response.read(), response.headers
@@ -257,3 +258,23 @@ def _unsigned_jwt(claims: dict[str, str]) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
 
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def test_large_bodies_up_to_the_api_limit(
+    emulators: EmulatorHosts, firestore_client: firestore.Client
+) -> None:
+    root = f"projects/{emulators.project}/databases/(default)/documents"
+
+    def commit(docs: int, size: int) -> tuple[int, Any, dict[str, str]]:
+        writes = [
+            {"update": {"name": f"{root}/big/d{i}", "fields": {"s": {"stringValue": "x" * size}}}}
+            for i in range(docs)
+        ]
+        return _rest(emulators, "POST", ":commit", {"writes": writes})
+
+    status, body, _ = commit(4, 900_000)  # 3.6 MB: past aiohttp's default 1 MiB body cap
+    assert status == 200 and len(body["writeResults"]) == 4
+    assert len(firestore_client.document("big/d3").get().get("s")) == 900_000
+    status, body, _ = commit(13, 900_000)  # 11.7 MB: past the API's 10 MiB
+    assert status == 400 and body["error"]["status"] == "INVALID_ARGUMENT"
+    assert "10 MiB" in body["error"]["message"]

@@ -190,3 +190,8 @@ def test_verify_needs_a_precondition(stream: RawWrite) -> None:
     token = _handshake(stream)
     head = WriteRequest(stream_token=token).SerializeToString()
     assert stream.send(head + _verify("ws/v")) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_garbage_mid_stream_is_invalid_argument(stream: RawWrite) -> None:
+    _handshake(stream)
+    assert stream.send(b"\xff\xff\xff\xff\x0f garbage") == grpc.StatusCode.INVALID_ARGUMENT
