@@ -16,6 +16,7 @@ A refused batch ends the stream with that error's status; nothing of the batch i
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -29,7 +30,7 @@ from emulator.firestore.protos import firestore as _fs
 from .store import parse_database
 
 log = logging.getLogger(__name__)
-#: ``commit(CommitRequest) -> CommitResponse``: the servicer's Commit.
+#: ``commit(CommitRequest) -> CommitResponse`` (or an awaitable of it): the servicer's Commit.
 CommitFn = Callable[[Any], Any]
 Parse = Callable[[Any, bytes], Any]
 #: sets the caller's identity (for security rules) from the call's metadata; may raise
@@ -77,6 +78,8 @@ class WriteStreams:
                 raise invalid("Resuming streams is not supported, do not set stream ID.")
             elif req.writes:
                 done = self._commit(commit_cls(database=database, writes=req.writes))
+                if inspect.isawaitable(done):  # Commit may wait (e.g. for a lock)
+                    done = await done
                 resp.write_results.extend(done.write_results)
                 resp.commit_time.CopyFrom(done.commit_time)
             else:
