@@ -31,6 +31,10 @@ def _rules_source(body: object) -> str | None:
     return content if isinstance(content, str) else None
 
 
+#: what aiohttp reads of a request body before refusing it.
+REST_BODY_LIMIT = 32 * 1024 * 1024
+
+
 def build_app(
     store: Store, engine: ListenEngine, reset: Callable[[], None], guard: Guard
 ) -> web.Application:
@@ -88,7 +92,8 @@ def build_app(
         reset()
         return web.json_response({})
 
-    app = web.Application()
+    # Above the 10 MiB API limit (JSON is larger than protobuf): the REST API names the limit.
+    app = web.Application(client_max_size=REST_BODY_LIMIT)
     docs = "/emulator/v1/projects/{project}/databases/{database}/documents"
     app.router.add_get("/", root)
     app.router.add_delete(docs, clear)

@@ -18,6 +18,7 @@ from .export import export_store, import_store
 from .frontdoor import FrontDoor
 from .listen import ListenEngine
 from .rest import build_app
+from .rest_v1 import RestApi
 from .security.guard import Guard
 from .servicer import FirestoreServicer
 from .store import Store
@@ -69,8 +70,9 @@ class FirestoreEmulator:
         else:
             grpc_target = self._grpc.add_insecure_port("127.0.0.1:0")
         await self._grpc.start()
-        self._http = web.AppRunner(build_app(self.store, self.engine, self.reset, self.guard),
-                                   access_log=None)
+        app = build_app(self.store, self.engine, self.reset, self.guard)
+        RestApi(self.servicer).install(app)
+        self._http = web.AppRunner(app, access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, "127.0.0.1", 0)
         await site.start()

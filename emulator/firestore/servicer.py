@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
+import string
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
@@ -38,9 +40,11 @@ from .values import (
     validate_id,
 )
 from .wire import run_query_response, serialized
+from .write_stream import WriteStreams
 from .writes import WriteOutcome, apply_write
 
 SERVICE = "google.firestore.v1.Firestore"
+_AUTO_ID = string.ascii_letters + string.digits  # what the SDKs draw auto-IDs from
 log = logging.getLogger(__name__)
 
 Unary = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
@@ -108,6 +112,8 @@ class FirestoreServicer:
         self.txns = txns
         self.guard = guard if guard is not None else Guard()
         engine.authorize_target = self._authorize_target
+        self.write_streams = WriteStreams(self.commit, _parse,
+                                          lambda context: CALLER.set(_caller(context)))
 
     # ------------------------------------------------------------ plumbing
 
@@ -132,6 +138,7 @@ class FirestoreServicer:
                 self._unary(_fs.ListCollectionIdsRequest, self.list_collection_ids)),
             "BatchWrite": u(self._unary(_fs.BatchWriteRequest, self.batch_write)),
             "Listen": grpc.stream_stream_rpc_method_handler(self.listen),
+            "Write": grpc.stream_stream_rpc_method_handler(self.write_streams.serve),
         }
         return grpc.method_handlers_generic_handler(SERVICE, table)
 
@@ -391,7 +398,8 @@ class FirestoreServicer:
         at = self.store.clock.tick()
         staged: dict[str, Any | None] = {}
         outcomes = [apply_write(db, staged, w, at) for w in writes]
-        self.guard.check_writes(db, db.root, [(o.name, o.doc) for o in outcomes], staged, at)
+        self.guard.check_writes(db, db.root, [(o.name, o.doc) for o in outcomes if not o.verify],
+                                staged, at)
         self.store.commit(key, staged, at)
         return at, outcomes
 
@@ -443,7 +451,7 @@ class FirestoreServicer:
 
     def create_document(self, req: Any) -> Any:
         key, db = self._db(req.parent)
-        doc_id = req.document_id or os.urandom(15).hex()[:20]
+        doc_id = req.document_id or "".join(secrets.choice(_AUTO_ID) for _ in range(20))
         validate_id(doc_id)
         name = f"{req.parent}/{req.collection_id}/{doc_id}"
         w = _write.Write.pb()()
