@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import string
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
