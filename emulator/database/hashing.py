@@ -77,8 +77,15 @@ def _sha1_base64(text: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
+def _js_pow2(n: int) -> float:
+    # JavaScript's Math.pow(2, n): infinity past the largest double instead of an error.
+    return math.ldexp(1.0, n) if n <= 1023 else math.inf
+
+
 def _js_round(x: float) -> float:
     # JavaScript's Math.round: to the nearest integer, halves towards +infinity.
+    if not math.isfinite(x):
+        return x
     low = math.floor(x)
     return low + 1 if x - low >= 0.5 else low
 
@@ -92,7 +99,9 @@ def _js_double_hex(v: float) -> str:
     if v >= 2.0 ** (1 - _BIAS):
         ln = min(math.floor(math.log(v) / _LN2), _BIAS)
         exponent = ln + _BIAS
-        fraction = _js_round(v * 2.0 ** (_FBITS - ln) - 2.0**_FBITS)
+        # For v below 2**-971 the scale overflows to infinity on the client, whose fraction
+        # bits then all come out 0: the hash of such a number only reflects its exponent.
+        fraction = _js_round(v * _js_pow2(_FBITS - ln) - 2.0**_FBITS)
     else:  # subnormal
         exponent = 0
         fraction = _js_round(v / 2.0 ** (1 - _BIAS - _FBITS))
@@ -103,8 +112,12 @@ def _js_double_hex(v: float) -> str:
     bits: list[int] = []
     f = float(fraction)
     for _ in range(_FBITS):
-        bits.append(1 if math.fmod(f, 2) else 0)
-        f = math.floor(f / 2)
+        if math.isfinite(f):
+            bits.append(1 if math.fmod(f, 2) else 0)
+            f = math.floor(f / 2)
+        else:
+            bits.append(0)  # Infinity % 2 is NaN on the client: a 0 bit
+
     e = exponent
     for _ in range(_EBITS):
         bits.append(e % 2)

@@ -101,7 +101,7 @@ class Query:
         if self.limit_first is not None:
             ranked = ranked[: self.limit_first]
         elif self.limit_last is not None:
-            ranked = ranked[len(ranked) - self.limit_last :] if self.limit_last else []
+            ranked = ranked[max(0, len(ranked) - self.limit_last) :] if self.limit_last else []
         return [(key, child) for _, _, key, child in ranked]
 
     def _index(self, key: str, node: Node) -> tuple[Any, ...]:

@@ -207,9 +207,13 @@ class Connection:
             status, data = INVALID, wsproto.dumps(exc.message)
         except _Datastale:
             status, data = DATASTALE, wsproto.dumps("The transaction needs to be run again")
-        except (RecursionError, ValueError, TypeError):
+        except (RecursionError, ValueError, TypeError, ArithmeticError):
             log.warning("unvalidated WebSocket input", exc_info=True)
             status, data = INVALID, wsproto.dumps("Invalid request")
+        except Exception:
+            # A bug of ours: answered, logged, and the connection (and server) carry on.
+            log.exception("internal error serving a WebSocket request")
+            status, data = "internal_error", wsproto.dumps("Internal error in the emulator")
         self.offer(wsproto.response(number, status, data))
         return True
 
