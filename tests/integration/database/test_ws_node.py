@@ -157,13 +157,11 @@ async def test_python_and_node_listeners_end_in_the_same_state(database: Threade
     """WebSocket and REST writes interleaved; SSE, kit and Node listeners agree."""
     import firebase_admin
     from firebase_admin import db
-    from pydantic import BaseModel
 
-    from firebase_sync import Store
+    from firebase_sync import Document, Store
     from firebase_sync.adapters.realtime import RealtimeRepository
 
-    class Item(BaseModel):
-        id: str = ""
+    class Item(Document):
         name: str
         price: float
 
