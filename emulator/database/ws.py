@@ -477,6 +477,7 @@ class WebSocketApi:
             return text
 
         same_write: str | None = None
+        by_first: dict[str, list[Path]] | None = None
         for listen in listens:
             where = relation(listen.path, change.path)
             if where is Relation.UNRELATED:
@@ -489,8 +490,11 @@ class WebSocketApi:
                     same_write = self._write_push(change, export)
                 message = same_write
             else:
-                if change.kind == "patch" and not _patch_touches(change, listen.path):
-                    continue
+                if change.kind == "patch":
+                    if by_first is None:
+                        by_first = _by_first_key(change.patch_paths)
+                    if not _patch_touches(change.path, by_first, listen.path):
+                        continue
                 message = wsproto.push("d", listen.path, export(listen.path))
             listen.conn.offer(message)
 
@@ -541,10 +545,20 @@ class WebSocketApi:
             return sum(len(listens) for listens in self._listens.values())
 
 
-def _patch_touches(change: Write, listener: Path) -> bool:
-    for rel in change.patch_paths:
-        full = change.path + rel
-        if is_prefix(full, listener) or is_prefix(listener, full):
+def _by_first_key(patch_paths: tuple[Path, ...]) -> dict[str, list[Path]]:
+    # A merge's keys grouped by their first segment: a listener below the merge only needs the
+    # keys on its own branch (a 1,000-key fan-out update is then linear, not quadratic).
+    grouped: dict[str, list[Path]] = {}
+    for rel in patch_paths:
+        grouped.setdefault(rel[0] if rel else "", []).append(rel)
+    return grouped
+
+
+def _patch_touches(base: Path, by_first: dict[str, list[Path]], listener: Path) -> bool:
+    """Whether a merge at ``base`` (above ``listener``) has a key at, above or inside it."""
+    below = listener[len(base) :]  # not empty: the merge is strictly above the listener
+    for rel in by_first.get(below[0], ()):
+        if is_prefix(rel, below) or is_prefix(below, rel):
             return True
     return False
 

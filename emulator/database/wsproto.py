@@ -114,9 +114,12 @@ def split_frames(message: str) -> list[str]:
     return [str(len(pieces)), *pieces]
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Json | dict[str, Any]) -> str:
     """Compact JSON, non-ASCII kept as is (WebSocket text frames are UTF-8)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def handshake(ts_ms: int, host: str, session: str) -> str:
