@@ -272,6 +272,7 @@ async def test_ws_fuzz_frames_leave_the_tree_unchanged(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 async def test_ws_fuzz_frames_big_budget(
     emulator: tuple[DatabaseEmulator, str], caplog: pytest.LogCaptureFixture
 ) -> None:
