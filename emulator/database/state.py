@@ -3,6 +3,10 @@
 Thread-safe: every read and write holds one lock, so conditional writes are atomic with their
 check and listeners get events in write order. Listeners are notified (their events queued)
 before a write returns, hence before its HTTP response is sent.
+
+Besides the SSE ``Listener`` objects, other wire layers (the WebSocket protocol) observe writes
+through *write hooks*: ``hook(ns, tree, write)`` runs under the lock after every successful
+write, in write order, and must only queue work (never block or write).
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+WriteHook = Callable[[str, Tree, Write], None]
+
+
 @dataclass
 class Namespace:
     """One database: data plus the listeners watching it."""
@@ -49,6 +56,7 @@ class DatabaseState:
         self._namespaces: dict[str, Namespace] = {}
         self._rules: dict[str, str] = {}
         self.push_id = PushIdGenerator(clock_ms)
+        self._write_hooks: list[WriteHook] = []
 
     # ------------------------------------------------------------------------ namespaces
 
@@ -108,7 +116,20 @@ class DatabaseState:
                     event = derive(listener.path, change)
                 if event is not None:
                     listener.offer(event)
+            for hook in self._write_hooks:
+                hook(ns, space.tree, change)
             return change
+
+    def add_write_hook(self, hook: WriteHook) -> None:
+        """Call ``hook(ns, tree, write)`` after every write (see the module docstring)."""
+        with self._lock:
+            self._write_hooks.append(hook)
+
+    def remove_write_hook(self, hook: WriteHook) -> None:
+        """Stop calling ``hook`` (idempotent)."""
+        with self._lock:
+            if hook in self._write_hooks:
+                self._write_hooks.remove(hook)
 
     def push(
         self, ns: str, path: Path, value: Json, authorize: Authorize | None = None
