@@ -35,7 +35,7 @@ from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
 from .change import Batch, Change, ChangeMetadata, Event, Reconnecting, Source, Synced
-from .errors import FirebaseSyncError, map_exception
+from .errors import FirebaseSyncError, StreamClosed, map_exception
 from .store import Store
 
 __all__ = [
@@ -180,9 +180,15 @@ class ChangeStream(Generic[T]):
         self._delivered = 0
 
     def start(self) -> None:
-        """Start every listener (done by ``async with`` or the first iteration)."""
+        """Start every listener (done by ``async with`` or the first iteration).
+
+        Raises :class:`~firebase_sync.errors.StreamClosed` if the stream was closed before it
+        started: a closed stream is never reopened (make a new one).
+        """
         if self._started:
             return
+        if self._closed:
+            raise StreamClosed("the change stream was closed before it started")
         self._started = True
         for listener, sink in zip(self._listeners, self._sinks, strict=True):
             task = asyncio.get_running_loop().create_task(
