@@ -199,8 +199,10 @@ async def firestore_repository(emulators: EmulatorHosts) -> Any:
         return repository
 
     yield make
+    from firebase_sync.adapters import _compat
+
     for repository in made:
-        await repository.client._firestore_api.transport.grpc_channel.close()
+        await _compat.close_channel(repository.client)
 
 
 @pytest.fixture

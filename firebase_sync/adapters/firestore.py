@@ -28,6 +28,7 @@ from ..errors import Aborted, InvalidArgument, map_exception
 from ..models import Document
 from ..query import Filter, Op
 from ..retry import LISTENER_RECONNECT, RetryPolicy
+from . import _compat
 from ._firestore_natives import from_native, is_transform, to_native
 from .firestore_query import FirestoreQuery, QuerySpec
 
@@ -99,15 +100,22 @@ class FirestoreRepository(Generic[T]):
         """Close the client's channel if the repository made the client (idempotent)."""
         if self._owns_client:
             self._owns_client = False
-            await self.client._firestore_api.transport.grpc_channel.close()
+            await _compat.close_channel(self.client)
 
     # -- keys and codecs ----------------------------------------------------------------------
 
     @property
     def database_name(self) -> str:
         """``projects/P/databases/D``."""
-        name: str = self.client._database_string
-        return name
+        return _compat.database_name(self.client)
+
+    @property
+    def query_parent(self) -> str:
+        """The resource name the repository's queries run under: the database's documents
+        root, or the document holding the collection."""
+        root = f"{self.database_name}/documents"
+        parent = "" if self.group else self.collection.rpartition("/")[0]
+        return f"{root}/{parent}" if parent else root
 
     def path_of(self, key: str) -> str:
         """Document path (relative to the database root) for ``key``."""
@@ -240,8 +248,9 @@ class FirestoreRepository(Generic[T]):
         try:
             return await run(transaction)
         except ValueError as exc:
-            if isinstance(exc.__cause__, gexc.Aborted):
-                raise Aborted(str(exc), path=self.collection) from exc.__cause__
+            conflict = _compat.transaction_conflict(exc)
+            if conflict is not None:
+                raise Aborted(str(exc), path=self.collection) from conflict
             raise
         except gexc.GoogleAPIError as exc:
             raise map_exception(exc, path=self.collection) from exc

@@ -47,6 +47,7 @@ from ..errors import (
     map_exception,
 )
 from ..models import Document
+from . import _compat
 
 if TYPE_CHECKING:
     from ..retry import Backoff
@@ -97,25 +98,22 @@ class FirestoreListener(Generic[T]):
         self.view = dict(view)
 
     def _request(self, resume_token: bytes | None) -> Any:
-        built = self.query.build()
-        parent, _ = built._parent._parent_info()
         return listen_request(
             self.repo.database_name,
-            parent,
-            built._to_protobuf(),
+            self.repo.query_parent,
+            _compat.structured_query(self.query.build()),
             target_id=DEFAULT_TARGET_ID,
             resume_token=resume_token,
         )
 
     def _open(self) -> grpc.aio.StreamStreamCall:
         client = self.repo.client
-        channel: grpc.aio.Channel = client._firestore_api.transport.grpc_channel
-        method = channel.stream_stream(
+        method = _compat.grpc_channel(client).stream_stream(
             _LISTEN_METHOD,
             request_serializer=lambda request: request.SerializeToString(),
             response_deserializer=ListenResponsePb.FromString,
         )
-        call: grpc.aio.StreamStreamCall = method(metadata=client._rpc_metadata)
+        call: grpc.aio.StreamStreamCall = method(metadata=_compat.rpc_metadata(client))
         return call
 
     async def run(self, sink: Sink[T]) -> None:

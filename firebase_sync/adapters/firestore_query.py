@@ -18,6 +18,7 @@ from .._wire.documents import to_plain
 from ..errors import InvalidArgument
 from ..models import Document
 from ..query import AnyOf, Filter, Op, Where
+from . import _compat
 from ._firestore_natives import from_native, to_native
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ class FirestoreQuery(Generic[T]):
         if repo.group:
             query = repo.client.collection_group(repo.collection)
         else:
-            query = repo.client.collection(repo.collection)._query()
+            query = _compat.as_query(repo.client.collection(repo.collection))
         for condition in self.spec.filters:
             query = query.where(filter=self._filter(condition))
         for field, descending in self.spec.orders:
