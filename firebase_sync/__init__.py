@@ -72,6 +72,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ".models": (
         "Document",
         "GeoPoint",
+        "Increment",
         "Reference",
     ),
     ".offline": (
@@ -81,7 +82,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Conflict",
         "ConflictPolicy",
         "ForeignCacheFile",
-        "Increment",
         "LocalCache",
         "OfflineListener",
         "OfflineRepository",
@@ -180,6 +180,7 @@ if _typing.TYPE_CHECKING:
     from .models import (
         Document as Document,
         GeoPoint as GeoPoint,
+        Increment as Increment,
         Reference as Reference,
     )
     from .offline import (
@@ -189,7 +190,6 @@ if _typing.TYPE_CHECKING:
         Conflict as Conflict,
         ConflictPolicy as ConflictPolicy,
         ForeignCacheFile as ForeignCacheFile,
-        Increment as Increment,
         LocalCache as LocalCache,
         OfflineListener as OfflineListener,
         OfflineRepository as OfflineRepository,

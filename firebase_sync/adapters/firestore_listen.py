@@ -201,7 +201,7 @@ class FirestoreListener(Generic[T]):
         before = self.view.get(key)
         after = None
         if delta.document is not None:
-            data = decode_fields(delta.document.fields, database=self.repo.database_name)
+            data = decode_fields(delta.document.fields, database=self.repo.database_name, path=path)
             # Raises ValidationFailed before the view changes: it keeps the last valid value.
             after = load_document(self.repo.model, key, data, path=path)
             self.view[key] = after

@@ -26,11 +26,11 @@ from google.cloud.firestore_v1.async_client import AsyncClient
 from google.cloud.firestore_v1.types import firestore as firestore_types
 from google.cloud.firestore_v1.types import write as write_types
 
+from .._wire.firestore_values import fields_from_json, fields_to_json
 from ..adapters import _compat
 from ..errors import InvalidArgument, ValidationFailed, map_exception
 from ..retry import RetryPolicy, should_retry
 from .progress import Progress, write_counted
-from .values import fields_from_json, fields_to_json
 
 __all__ = ["FirestoreTransfer"]
 
