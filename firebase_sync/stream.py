@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
+from ._log import logger, redact
 from .change import Batch, Change, ChangeMetadata, Event, Reconnecting, Source, Synced
 from .errors import FirebaseSyncError, StreamClosed, map_exception
 from .store import Store
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_log = logger(__name__)
 
 
 class SourceState(StrEnum):
@@ -133,6 +135,13 @@ class Sink(Generic[T]):
         self.reconnects += 1
         self.last_error = error
         self.state = SourceState.RECONNECTING
+        _log.warning(
+            "%s: connection lost (%s), reconnecting in %.2f s (attempt %d)",
+            self.source,
+            redact(error),
+            delay,
+            attempt,
+        )
         await self._stream._put(Reconnecting(self.source, attempt, delay, error), marker=True)
 
     def syncing(self) -> None:
@@ -277,6 +286,7 @@ class ChangeStream(Generic[T]):
                 error.__cause__ = exc
             sink.state = SourceState.FAILED
             sink.last_error = error
+            _log.error("%s: listener gave up: %s", sink.source, redact(error))
             if self._failure is None:
                 self._failure = error
             if self.store is not None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+from .._log import logger, redact
 from ..adapters.firestore import FirestoreRepository
 from ..adapters.realtime import RealtimeRepository
 from ..errors import FirebaseSyncError, ValidationFailed, map_exception
@@ -44,6 +45,7 @@ from .replay import (
 __all__ = ["REPLAY", "OfflineRepository", "OfflineStatistics", "QueueMode", "WriteResult"]
 
 T = TypeVar("T", bound=Document)
+_log = logger(__name__)
 QueueMode = Literal["auto", "always"]
 
 #: Replays never give up on a transient failure: waits grow from 0.1 s to 5 s, then stay.
@@ -262,10 +264,19 @@ class OfflineRepository(Generic[T]):
                 error = map_exception(exc, path=self._path(write.key))
                 self._last_error = str(error)
                 if error.retryable:
+                    _log.warning(
+                        "%s: replay of write %s failed, retrying: %s",
+                        self.source,
+                        write.write_id,
+                        redact(error),
+                    )
                     self._went_offline()
                     self.cache.record_attempt(write.write_id, str(error))
                     await backoff.wait()
                     continue
+                _log.error(
+                    "%s: write %s failed for good: %s", self.source, write.write_id, redact(error)
+                )
                 self.cache.fail(write.write_id, str(error))
                 if isinstance(error, WriteConflict):
                     self._conflicts += 1
