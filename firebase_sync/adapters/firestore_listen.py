@@ -97,6 +97,11 @@ class FirestoreListener(Generic[T]):
         self.machine.resume_from(resume_token, read_time, names)
         self.view = dict(view)
 
+    @property
+    def resume_point(self) -> tuple[bytes | None, dt.datetime | None]:
+        """The resume token and read time of the last consistent snapshot delivered."""
+        return self.machine.resume_token, self.machine.read_time
+
     def _request(self, resume_token: bytes | None) -> Any:
         return listen_request(
             self.repo.database_name,
