@@ -31,7 +31,7 @@ the opposite mistake would stick, hence the bias.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from ..errors import ValidationFailed
@@ -63,9 +63,9 @@ class PendingWrites:
         else:
             self._by_key.pop(write.key, None)
 
-    def of(self, key: str) -> list[PendingWrite]:
+    def of(self, key: str) -> Sequence[PendingWrite]:
         """The pending writes of ``key``, oldest first."""
-        return list(self._by_key.get(key, ()))
+        return self._by_key.get(key, ())
 
     def keys(self) -> list[str]:
         """Every key with a pending write."""
@@ -170,7 +170,7 @@ class Overlay(Generic[T]):
             return base, held
         return self._apply(base, writes), True
 
-    def _apply(self, server: T | None, writes: list[PendingWrite]) -> T | None:
+    def _apply(self, server: T | None, writes: Sequence[PendingWrite]) -> T | None:
         value: Any = server
         try:
             for write in writes:
