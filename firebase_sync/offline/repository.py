@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -280,7 +281,9 @@ class OfflineRepository(Generic[T]):
                 error = map_exception(exc, path=self._path(write.key))
                 self._last_error = str(error)
                 if error.retryable:
-                    _log.warning(
+                    # WARNING when the backend goes away; each later retry only at INFO.
+                    _log.log(
+                        logging.WARNING if self.online else logging.INFO,
                         "%s: replay of write %s failed, retrying: %s",
                         self.source,
                         write.write_id,
