@@ -23,6 +23,7 @@ import pytest
 
 from emulator.config import DEFAULT_PROJECT
 from emulator.suite import EmulatorSuite, ThreadedSuite
+from firebase_sync.rules_testing import RulesTestEnvironment
 
 DATABASE_HOST_VARIABLE = "FIREBASE_DATABASE_EMULATOR_HOST"
 FIRESTORE_HOST_VARIABLE = "FIRESTORE_EMULATOR_HOST"
@@ -244,3 +245,24 @@ async def eventually(
             if result:
                 return
             await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def rules_env(emulators: EmulatorHosts) -> Iterator[RulesTestEnvironment]:
+    """Security-rules testing on the session's emulators (``firebase_sync.rules_testing``):
+    load rules, act as users, assert outcomes. Data is cleared before the test and the rules
+    in force before it are put back after it."""
+    env = RulesTestEnvironment(
+        emulators.project,
+        emulators.firestore_host,
+        emulators.database_host,
+        emulators.database_namespace,
+    )
+    saved = env.current_rules()
+    clear_firestore(emulators)
+    clear_database(emulators)
+    try:
+        yield env
+    finally:
+        env.cleanup()
+        env.restore_rules(saved)

@@ -21,9 +21,11 @@ from google.rpc import status_pb2
 from emulator.errors import Code, ServiceError, invalid
 from emulator.firestore.protos import firestore as _fs
 from emulator.firestore.protos import write as _write
+from emulator.identity import Identity, InvalidToken, identity_from_header
 
 from .listen import End, ListenEngine
 from .query import Query, aggregate, compile_query
+from .security.guard import CALLER, Guard
 from .store import Database, DbKey, Store, parse_database, to_timestamp
 from .transactions import Transaction, Transactions
 from .values import (
@@ -61,6 +63,18 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
     await context.abort(grpc.StatusCode.INTERNAL, f"emulator error: {exc!r}")
 
 
+def _caller(context: grpc.aio.ServicerContext) -> Identity:
+    """The identity in the call's ``authorization`` metadata (none: unauthenticated)."""
+    header = None
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            header = value if isinstance(value, str) else value.decode("latin-1")
+    try:
+        return identity_from_header(header)
+    except InvalidToken:
+        raise invalid("invalid jwt") from None
+
+
 def _us(ts: Any) -> int:
     return int(ts.seconds) * 1_000_000 + int(ts.nanos) // 1000
 
@@ -87,10 +101,13 @@ def _masked(doc: Any, mask: Any | None) -> Any:
 class FirestoreServicer:
     """RPC implementations over a ``Store``, a ``ListenEngine`` and ``Transactions``."""
 
-    def __init__(self, store: Store, engine: ListenEngine, txns: Transactions) -> None:
+    def __init__(self, store: Store, engine: ListenEngine, txns: Transactions,
+                 guard: Guard | None = None) -> None:
         self.store = store
         self.engine = engine
         self.txns = txns
+        self.guard = guard if guard is not None else Guard()
+        engine.authorize_target = self._authorize_target
 
     # ------------------------------------------------------------ plumbing
 
@@ -124,6 +141,7 @@ class FirestoreServicer:
 
         async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
             try:
+                CALLER.set(_caller(context))
                 result = fn(_parse(pb, raw))
                 if asyncio.iscoroutine(result):
                     result = await result
@@ -141,6 +159,7 @@ class FirestoreServicer:
 
         async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
             try:
+                CALLER.set(_caller(context))
                 async for msg in fn(_parse(pb, raw)):
                     yield msg if isinstance(msg, bytes) else msg.SerializeToString()
             except Exception as exc:
@@ -174,6 +193,15 @@ class FirestoreServicer:
             retry = options.read_write.retry_transaction
         return self.txns.begin(key, read_only, retry)
 
+    def _authorize_target(self, db: Database, query: Query | None, sq: Any | None,
+                          names: frozenset[str] | None) -> None:
+        """Rules for a Listen target: ``get`` of each document, or ``list`` for a query."""
+        if query is not None:
+            self.guard.check_list(db, query.parent, query.collection_id, query.all_descendants,
+                                  sq)
+        for name in sorted(names or ()):
+            self.guard.check_get(db, name, db.get(name))
+
     # ------------------------------------------------------------ reads
 
     async def batch_get(self, req: Any) -> AsyncIterator[Any]:
@@ -186,6 +214,8 @@ class FirestoreServicer:
             validate_document_name(name)
             if not name.startswith(db.root + "/"):
                 raise invalid(f"document {name} is not in database {db.root}")
+        for name in names:
+            self.guard.check_get(db, name, db.get_at(name, at))
         if txn is not None:
             await self.txns.before_read(txn, names)
         read_time = self.store.clock.last
@@ -213,6 +243,7 @@ class FirestoreServicer:
         key, db = self._db(req.name)
         txn, _ = self._txn_for(req, key)
         doc = db.get_at(req.name, self._read_time(req))
+        self.guard.check_get(db, req.name, doc)
         if txn is not None:
             self.txns.record_doc(txn, req.name, _version(doc))
         if doc is None:
@@ -225,7 +256,9 @@ class FirestoreServicer:
             if not parent.startswith(db.root + "/"):
                 raise invalid(f"invalid parent {parent!r}")
             validate_document_name(parent, what="query parent")
-        return key, db, compile_query(parent, sq)
+        q = compile_query(parent, sq)
+        self.guard.check_list(db, parent, q.collection_id, q.all_descendants, sq)
+        return key, db, q
 
     def _results(self, db: Database, q: Query, at: int | None) -> list[Any]:
         docs = db.scope_at(at, q.parent, q.collection_id, q.all_descendants)
@@ -293,6 +326,7 @@ class FirestoreServicer:
         if not req.collection_id:
             raise invalid("ListDocuments needs a collection_id")
         coll = f"{req.parent}/{req.collection_id}"
+        self.guard.check_list(db, req.parent, req.collection_id, False, None)
         at = self._read_time(req)
         mask = req.mask if req.HasField("mask") else None
         names = db.collection_members(coll) if req.show_missing else set(
@@ -346,6 +380,7 @@ class FirestoreServicer:
         at = self.store.clock.tick()
         staged: dict[str, Any | None] = {}
         outcomes = [apply_write(db, staged, w, at) for w in writes]
+        self.guard.check_writes(db, db.root, [(o.name, o.doc) for o in outcomes], staged, at)
         self.store.commit(key, staged, at)
         return at, outcomes
 
@@ -433,6 +468,10 @@ class FirestoreServicer:
 
     async def listen(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
                      ) -> AsyncIterator[bytes]:
+        try:
+            CALLER.set(_caller(context))
+        except ServiceError as exc:
+            await _abort(context, exc)
         stream = self.engine.open()
         pb = _fs.ListenRequest.pb()
 

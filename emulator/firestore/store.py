@@ -193,8 +193,6 @@ class Store:
         self.lock = threading.RLock()
         self._dbs: dict[DbKey, Database] = {}
         self.observers: list[CommitObserver] = []
-        #: the last security rules PUT per project, stored verbatim.
-        self.rules: dict[str, object] = {}
 
     def database(self, key: DbKey) -> Database:
         db = self._dbs.get(key)
