@@ -6,6 +6,7 @@ Firestore's data model, so state keeps them rather than converting to a parallel
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, MutableMapping, Sequence
@@ -45,6 +46,7 @@ _RANK = {
 }
 _VECTOR_RANK = 9
 _STORABLE = frozenset(_RANK)
+_ONES = itertools.repeat(1)
 _LEGACY_ID = re.compile(r"__id(-?\d+)__")
 _SIMPLE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 _RESERVED = re.compile(r"__.*__", re.DOTALL)
@@ -163,6 +165,8 @@ def compare(a: Any, b: Any) -> int:
 
 def name_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """A sort key that orders resource names as ``compare_names`` does."""
+    if "__id" not in name:  # no legacy numeric ID: every segment is (1, segment), built in C
+        return tuple(zip(_ONES, name.split("/"), strict=False))
     return tuple(_segment_key(s) for s in name.split("/"))
 
 
