@@ -251,7 +251,7 @@ class RestApi:
             if is_priority:
                 value: Json = tree.priority(path)
             else:
-                selected = query.select(node) if query else None
+                selected = tree.select(path, query) if query else None
                 if selected is None:
                     if options.shallow:
                         value = shallow(node)
