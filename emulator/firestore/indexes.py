@@ -12,8 +12,8 @@ so a query is answered by walking that range, in either direction, checking each
 Single-field indexes (a tail alone, walked both ways) and the name index (no component) are
 what production keeps automatically; the others are its composite indexes. The emulator needs
 no index definitions: an index is built the first time a query needs it, then maintained on
-every commit. Queries the planner cannot serve (OR filters, kindless collection-group queries,
-reads at an older time) fall back to a scan; ``matches`` keeps results identical either way.
+every commit. Queries the planner cannot serve (OR filters, reads at an older time) fall back to a
+scan; ``matches`` keeps results identical either way.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ MIN_INDEXED_DOCS = 200
 VALUE, CONTAINS = "v", "c"
 Component = tuple[str, FieldPath]
 Shape = tuple[Component, ...]
-ScopeKey = tuple[str, str]  # ("c", collection path) or ("g", collection id)
+#: ("c", collection path), ("g", collection id) or ALL (every document: kindless queries)
+ScopeKey = tuple[str, str]
+ALL: ScopeKey = ("a", "")
 Entry = tuple[Any, ...]
 
 
@@ -123,7 +125,7 @@ class Indexes:
         if not self._by_scope:
             return
         coll, group = _scope_of(name)
-        for key in (("c", coll), ("g", group)):
+        for key in (("c", coll), ("g", group), ALL):
             shapes = self._by_scope.get(key)
             if shapes:
                 for index in shapes.values():
@@ -244,9 +246,7 @@ def plan_run(q: Query, db: Any, min_docs: int = MIN_INDEXED_DOCS) -> list[Any] |
     if conjuncts is None:
         return None
     if q.all_descendants:
-        if not q.collection_id:
-            return None
-        scope: ScopeKey = ("g", q.collection_id)
+        scope: ScopeKey = ("g", q.collection_id) if q.collection_id else ALL
     else:
         scope = ("c", q.collection_path)
     p0, d0 = q.orders[0]
@@ -261,6 +261,11 @@ def plan_run(q: Query, db: Any, min_docs: int = MIN_INDEXED_DOCS) -> list[Any] |
         return []
     index = indexes.get(scope, shape, _scope_docs(db, scope))
     low, high = _bounds(q, conjuncts)
+    if scope[0] != "c" and p0 == NAME and not components:
+        # Descendants of the parent are one run of the name order.
+        parent = name_key(q.parent)
+        low = max(low, (parent,)) if low is not None else (parent,)
+        high = min(high, ((*parent, TOP),)) if high is not None else ((*parent, TOP),)
     if low is not None and high is not None and low >= high:
         return []
     reverse = d0 == DESC
@@ -320,6 +325,9 @@ def _scope_docs(db: Any, scope: ScopeKey) -> Iterator[Any]:
     kind_, value = scope
     if kind_ == "c":
         yield from db.collections.get(value, {}).values()
+        return
+    if kind_ == ALL[0]:
+        yield from db.docs.values()
         return
     for coll, members in db.collections.items():
         if coll.rpartition("/")[2] == value:

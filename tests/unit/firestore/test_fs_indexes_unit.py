@@ -58,6 +58,8 @@ field_filters = st.tuples(
 queries = st.fixed_dictionaries(
     {
         "group": st.booleans(),
+        "kindless": st.booleans(),
+        "under": st.booleans(),
         "filters": st.lists(field_filters, max_size=2),
         "or": st.booleans(),
         "orders": st.lists(
@@ -89,7 +91,7 @@ def _value(v: Any, path: str) -> Any:
 def structured(spec: dict[str, Any]) -> Any:
     sq = StructuredQuery()
     sel = sq.from_.add()
-    sel.collection_id = "c"
+    sel.collection_id = "" if spec["group"] and spec["kindless"] else "c"
     sel.all_descendants = spec["group"]
     target = sq.where.composite_filter
     target.op = 2 if spec["or"] else 1
@@ -153,8 +155,9 @@ def test_indexed_plan_equals_scan(first: Any, second: Any, specs: list[dict[str,
     db = store.database(KEY)
     compiled = []
     for spec in specs:
+        parent = f"{ROOT}/x/1" if spec["under"] else ROOT
         try:
-            compiled.append(compile_query(ROOT, structured(spec)))
+            compiled.append(compile_query(parent, structured(spec)))
         except ServiceError:
             continue
     # Query once (building the indexes), write more (maintaining them), query again.
