@@ -453,6 +453,14 @@ class NamespaceRules:
                 return True
         return False
 
+    def can_write(self, identity: Identity, old: View, path: Path, now: int) -> bool:
+        """Whether ``.write`` lets ``identity`` change ``path`` at all (``newData`` is the
+        data as it stands: cancelling an onDisconnect registration writes nothing)."""
+        if identity.admin:
+            return True
+        base = {"auth": auth_variable(identity), "now": now, "root": Snapshot(old, ())}
+        return self._granted(base, old, old, path)
+
     def check_write(
         self, identity: Identity, old: View, planned: list[tuple[Path, Node | None]], now: int
     ) -> None:

@@ -24,16 +24,23 @@ for any reason (client close, network loss, overflow, emulator shutdown).
 
 Error answers: a malformed request is answered with status ``invalid_args`` (our choice: the
 clients treat every status other than ``ok`` as a failure with that code) and a message; a
-failed hash comparison with ``datastale``. A frame sequence or envelope no client would send
-(not JSON, not an object, too large) closes the connection with code 1002 or 1009.
+failed hash comparison with ``datastale``.
+
+Security rules: the connection acts as the identity of its last ``auth`` / ``gauth`` (``owner``
+is the administrator, who may act as someone else with ``authvar`` or as nobody with
+``noauth``; a JWT is that user; ``unauth`` or no credential is nobody). Listens and gets are
+checked with the namespace's ``.read`` rules; writes (rules first, then the hash comparison)
+with ``.write`` / ``.validate``; onDisconnect operations when registered (``oc`` needs
+``.write``), not again when they run. A refusal is answered ``permission_denied``. When the
+identity changes, listens it may no longer read are revoked with a ``c`` push.
+
+A frame sequence or envelope no client would send (not JSON, not an object, too large) closes
+the connection with code 1002 or 1009.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import logging
 import secrets
 import time
@@ -52,13 +59,15 @@ from emulator.database.rest import error_response, namespace_for, parse_query_st
 from emulator.database.state import DatabaseState
 from emulator.database.tree import Tree, Write
 from emulator.database.values import Json, parse_json
-from emulator.errors import ServiceError, invalid
+from emulator.errors import Code, ServiceError, invalid
+from emulator.identity import ADMIN, NOBODY, Identity, InvalidToken, identity_from_token
 
 log = logging.getLogger(__name__)
 
 OK = "ok"
 INVALID = "invalid_args"
 DATASTALE = "datastale"
+DENIED = "permission_denied"
 #: the largest WebSocket frame accepted; clients cut messages into 16,384-character frames.
 MAX_WS_FRAME_BYTES = 1024 * 1024
 #: the largest reassembled message; the SDKs refuse writes over 16 MB before sending them.
@@ -70,6 +79,10 @@ class _Datastale(Exception):
     """A put whose ``h`` does not match the current data (nothing was written)."""
 
 
+class _DryRun(Exception):
+    """Ends a write once its rules check passed (onDisconnect registrations write nothing)."""
+
+
 @dataclass(eq=False)
 class WsListen:
     """One listen of one connection: a path, an optional query and its tag."""
@@ -78,6 +91,8 @@ class WsListen:
     path: Path
     query: Query | None
     tag: int | None
+    #: the query object as the client sent it (a revocation names the listen with it)
+    query_object: Json = None
     #: filtered listens: the JSON of each child last sent, or ``None`` when a non-object was
     window: dict[str, str] | None = None
     #: filtered listens: the JSON last sent while the node was not an object
@@ -112,7 +127,8 @@ class Connection:
         self.loop = asyncio.get_running_loop()
         self.listens: dict[tuple[Path, str], WsListen] = {}
         self.on_disconnect: list[_OnDisconnect] = []
-        self.auth: Json = None
+        #: who the connection acts as, for the rules (see the module docstring)
+        self.identity: Identity = NOBODY
         self.assembler = wsproto.FrameAssembler(MAX_MESSAGE_CHARS)
         self.overflowed = False
         #: the close code the server ends the connection with
@@ -204,7 +220,10 @@ class Connection:
         try:
             status, data = self.api.dispatch(self, body.get("a"), body.get("b"))
         except ServiceError as exc:
-            status, data = INVALID, wsproto.dumps(exc.message)
+            if exc.code is Code.PERMISSION_DENIED:
+                status, data = DENIED, wsproto.dumps(exc.message)
+            else:
+                status, data = INVALID, wsproto.dumps(exc.message)
         except _Datastale:
             status, data = DATASTALE, wsproto.dumps("The transaction needs to be run again")
         except (RecursionError, ValueError, TypeError, ArithmeticError):
@@ -332,7 +351,12 @@ class WebSocketApi:
                 body = {}
             else:
                 raise invalid("b must be an object")
-        status, data = self._dispatch(conn, action, body)
+        try:
+            status, data = self._dispatch(conn, action, body)
+        except ServiceError as exc:
+            if exc.code is Code.PERMISSION_DENIED:
+                self.statuses[DENIED] = self.statuses.get(DENIED, 0) + 1
+            raise
         self.statuses[status] = self.statuses.get(status, 0) + 1
         return status, data
 
@@ -345,7 +369,7 @@ class WebSocketApi:
             if expected is not None and not isinstance(expected, str):
                 raise invalid("h must be a string")
             try:
-                self._apply(conn.ns, action, path, is_priority, body["d"], expected)
+                self._apply(conn.ns, action, path, is_priority, body["d"], expected, conn.identity)
             except _Datastale:
                 self.statuses[DATASTALE] = self.statuses.get(DATASTALE, 0) + 1
                 raise
@@ -362,34 +386,43 @@ class WebSocketApi:
             data = body.get("d")
             if action == "om" and is_priority:
                 raise invalid("Cannot merge into a priority")
-            # Validate now, as the server does, on a scratch tree: refused data is reported
-            # to the client at once instead of failing silently at disconnect.
-            scratch = Tree(self._clock_ms)
-            if action == "om":
-                scratch.update(path, data)
-            elif is_priority:
-                scratch.set_priority(path, data)
-            else:
-                scratch.set(path, data)
+            # Validated and checked against the rules now, as the server does: a refusal is
+            # reported to the client at once instead of failing silently at disconnect.
+            try:
+                self._apply(conn.ns, action, path, is_priority, data, None, conn.identity, True)
+            except _DryRun:
+                pass
             conn.on_disconnect.append(_OnDisconnect(action, path, is_priority, data))
             return OK, _EMPTY_JSON
         if action == "oc":
             path, _ = wsproto.parse_path(body.get("p"))
+            if not conn.identity.admin:
+                with self.state.lock:
+                    tree = self.state.tree(conn.ns)
+                    allowed = self.state.security(conn.ns).can_write(
+                        conn.identity, tree.node, path, self.state.now_ms()
+                    )
+                if not allowed:
+                    raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
             conn.on_disconnect = [op for op in conn.on_disconnect if not is_prefix(path, op.path)]
             return OK, _EMPTY_JSON
         if action in ("auth", "gauth"):
             cred = body.get("cred")
             if not isinstance(cred, str) or not cred:
                 raise invalid("cred must be a token")
-            claims = _token_claims(cred) if action == "auth" else None
-            if action == "auth" and claims is None:
+            try:
+                identity = identity_from_token(cred)
+            except InvalidToken:
                 return "invalid_token", wsproto.dumps("Could not parse auth token.")
-            conn.auth = claims if claims is not None else {"admin": True}
-            expires = claims.get("exp") if isinstance(claims, dict) else None
+            if identity.admin:
+                identity = _acting_as(body)
+            self._set_identity(conn, identity)
+            claims = identity.claims if identity.override is None else None
+            expires = claims.get("exp") if claims is not None else None
             return OK, wsproto.dumps({"auth": claims, "expires": expires})
         if action in ("unauth", "appcheck", "unappeck", "s"):
             if action == "unauth":
-                conn.auth = None
+                self._set_identity(conn, NOBODY)
             return OK, _EMPTY_JSON
         raise invalid(f"Unknown action {action!r}")
 
@@ -401,19 +434,58 @@ class WebSocketApi:
         is_priority: bool,
         data: Json,
         expected_hash: str | None,
+        identity: Identity = ADMIN,
+        dry_run: bool = False,
     ) -> Write:
+        """Write as ``identity``; ``dry_run`` raises ``_DryRun`` once the write is allowed."""
+        rules = None if identity.admin else self.state.security(ns)
+        checked = rules is not None or expected_hash is not None or dry_run
+
         def op(tree: Tree) -> Write:
-            if expected_hash is not None and node_hash(tree.node(path)) != expected_hash:
-                raise _Datastale()
+            def authorize(planned: list[tuple[Path, Any]]) -> None:
+                # Rules before the hash: a refused writer learns nothing about the data.
+                if rules is not None:
+                    rules.check_write(identity, tree.node, planned, self.state.now_ms())
+                if expected_hash is not None and node_hash(tree.node(path)) != expected_hash:
+                    raise _Datastale()
+                if dry_run:
+                    raise _DryRun()
+
+            check = authorize if checked else None
             if action in ("m", "om"):
                 if is_priority:
                     raise invalid("Cannot merge into a priority")
-                return tree.update(path, data)
+                return tree.update(path, data, authorize=check)
             if is_priority:
-                return tree.set_priority(path, data)
-            return tree.set(path, data)
+                return tree.set_priority(path, data, authorize=check)
+            return tree.set(path, data, authorize=check)
 
         return self.state.write(ns, path, op)
+
+    def _readable(self, conn: Connection, path: Path, query: Query | None) -> bool:
+        """Whether the rules let ``conn`` read ``path`` (with ``query``); under the lock."""
+        if conn.identity.admin:
+            return True
+        tree = self.state.tree(conn.ns)
+        return self.state.security(conn.ns).can_read(
+            conn.identity, tree.node, path, query, self.state.now_ms()
+        )
+
+    def _set_identity(self, conn: Connection, identity: Identity) -> None:
+        """Act as ``identity`` from now on; revoke the listens it may not read."""
+        with self.state.lock:
+            conn.identity = identity
+            listens = self._listens.get(conn.ns, [])
+            for key, listen in list(conn.listens.items()):
+                if self._readable(conn, listen.path, listen.query):
+                    continue
+                del conn.listens[key]
+                if listen in listens:
+                    listens.remove(listen)
+                revoked: dict[str, Json] = {"p": "/".join(listen.path)}
+                if listen.tag is not None:
+                    revoked["q"] = [listen.query_object]
+                conn.offer(wsproto.dumps({"t": "d", "d": {"a": "c", "b": revoked}}))
 
     def _listen(self, conn: Connection, body: dict[str, Any]) -> str:
         path, is_priority = wsproto.parse_path(body.get("p"))
@@ -424,12 +496,14 @@ class WebSocketApi:
         if tag is not None and (isinstance(tag, bool) or not isinstance(tag, int)):
             raise invalid("t must be a number")
         key = (path, wsproto.dumps(body.get("q") or {}))
-        listen = WsListen(conn, path, query, tag)
+        listen = WsListen(conn, path, query, tag, body.get("q"))
         with self.state.lock:
             listens = self._listens.setdefault(conn.ns, [])
             old = conn.listens.pop(key, None)
             if old is not None and old in listens:
                 listens.remove(old)
+            if not self._readable(conn, path, query):
+                raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
             tree = self.state.tree(conn.ns)
             if query is None:
                 conn.offer(wsproto.push("d", path, wsproto.dumps(tree.node(path)), tag))
@@ -452,6 +526,8 @@ class WebSocketApi:
         path, is_priority = wsproto.parse_path(body.get("p"))
         query = wsproto.parse_query(body.get("q"))
         with self.state.lock:
+            if not self._readable(conn, path, query):
+                raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
             tree = self.state.tree(conn.ns)
             if is_priority:
                 return wsproto.dumps(tree.priority(path))
@@ -563,14 +639,15 @@ def _patch_touches(base: Path, by_first: dict[str, list[Path]], listener: Path) 
     return False
 
 
-def _token_claims(token: str) -> dict[str, Json] | None:
-    """The claims of a JWT, signature unchecked (the emulator accepts unsigned mock tokens)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (binascii.Error, ValueError, RecursionError):
-        return None
-    return claims if isinstance(claims, dict) else None
+def _acting_as(body: dict[str, Any]) -> Identity:
+    """Whom an administrator's ``auth`` / ``gauth`` acts as: ``noauth`` is nobody, ``authvar``
+    the exact ``auth`` the rules see (as REST's ``auth_variable_override``), else the admin."""
+    if body.get("noauth") is True:
+        return NOBODY
+    authvar = body.get("authvar")
+    if authvar is None:
+        return ADMIN
+    if not isinstance(authvar, dict):
+        raise invalid("authvar must be an object")
+    token = authvar.get("token")
+    return Identity(claims=token if isinstance(token, dict) else {}, override=authvar)
