@@ -2,7 +2,8 @@
 // WebSocket protocol, against the emulator named by RTDB_HOST (host:port) and RTDB_NS.
 // Run by tests/integration/database/test_ws_node.py as `node rtdb_wire.mjs <scenario>`; prints
 // "ok <n> checks" and exits 0, or prints the failure and exits 1. Scenarios: crud, queries,
-// transactions, hash, ondisconnect, large, restart (talks to the test on stdin/stdout), cross.
+// transactions, hash, ondisconnect, large, restart (talks to the test on stdin/stdout), cross,
+// rut (@firebase/rules-unit-testing).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -14,6 +15,7 @@ import {
   ref, remove, runTransaction, serverTimestamp, set, setPriority, setWithPriority, startAfter,
   startAt, update,
 } from 'firebase/database';
+import { initializeTestEnvironment } from '@firebase/rules-unit-testing';
 import { initializeApp as initAdmin } from 'firebase-admin/app';
 import { getDatabase as getAdminDatabase, ServerValue } from 'firebase-admin/database';
 
@@ -446,9 +448,34 @@ function sortKeys(v) {
   return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
 }
 
+// ------------------------------------------------------------------------------ rules-unit-testing
+
+async function rut() {
+  const projectId = `demo-rut-${Date.now()}`;
+  const env = await initializeTestEnvironment({
+    projectId,
+    database: { host: hostname, port: Number(port), rules: '{"rules": {".read": true, ".write": true}}' },
+  });
+  const alice = env.authenticatedContext('alice', { role: 'tester' }).database();
+  const anon = env.unauthenticatedContext().database();
+  await alice.ref('rut/a').set({ v: 1, at: { '.sv': 'timestamp' } });
+  const seen = [];
+  anon.ref('rut').on('value', (snap) => seen.push(snap.val()));
+  check((await anon.ref('rut/a/v').once('value')).val(), 1, 'unauthenticated context reads');
+  await anon.ref('rut').update({ b: 2 });
+  await env.withSecurityRulesDisabled(async (ctx) => {
+    check((await ctx.database().ref('rut/b').get()).val(), 2, 'rules-disabled context');
+  });
+  await env.clearDatabase();
+  check((await alice.ref('rut').get()).exists(), false, 'clearDatabase emptied the namespace');
+  await until('listener saw the clear', () => seen.length > 0 && seen[seen.length - 1] === null);
+  checks += 1;
+  await env.cleanup();
+}
+
 // ------------------------------------------------------------------------------ main
 
-const SCENARIOS = { crud, queries, transactions, hash, ondisconnect, large, restart, cross };
+const SCENARIOS = { crud, queries, transactions, hash, ondisconnect, large, restart, cross, rut };
 const name = process.argv[2];
 if (name === 'od-child') {
   await onDisconnectChild();
