@@ -36,6 +36,7 @@ import binascii
 import json
 import logging
 import secrets
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -120,21 +121,37 @@ class Connection:
         self.pending_bytes = 0
         self.sent_messages = 0
         self._outbox: deque[str] = deque()
+        self._handover_lock = threading.Lock()
+        self._in_flight = 0
         self._wake = asyncio.Event()
         self._done = False
 
     # ------------------------------------------------------------------ outgoing
 
     def offer(self, message: str) -> None:
-        """Queue a message; any thread (writes may come from other threads)."""
+        """Queue a message; any thread (writes may come from other threads).
+
+        Messages handed over from other threads go through the loop's FIFO; while any are in
+        flight, the loop's own messages queue behind them, so write order holds across threads.
+        """
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
+        with self._handover_lock:
+            if running is self.loop and not self._in_flight:
+                self._offer_now(message)
+                return
+            self._in_flight += 1
         if running is self.loop:
-            self._offer_now(message)
+            self.loop.call_soon(self._offer_handed_over, message)
         else:
-            self.loop.call_soon_threadsafe(self._offer_now, message)
+            self.loop.call_soon_threadsafe(self._offer_handed_over, message)
+
+    def _offer_handed_over(self, message: str) -> None:
+        with self._handover_lock:
+            self._in_flight -= 1
+        self._offer_now(message)
 
     def _offer_now(self, message: str) -> None:
         if self._done:

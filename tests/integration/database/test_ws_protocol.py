@@ -10,13 +10,14 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 
 from emulator.database import DatabaseEmulator
+from emulator.database.tree import Tree, Write
 from emulator.database.wsproto import MAX_FRAME_CHARS
 
 NS = "demo-firebase-sync-default-rtdb"
@@ -355,3 +356,31 @@ async def test_shutdown_closes_cleanly(emulator: tuple[DatabaseEmulator, str]) -
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert service.state.tree(NS).get(("bye",)) is True
         await service.start("127.0.0.1", int(host.split(":")[1]))
+
+
+async def test_pushes_keep_write_order_across_threads(
+    emulator: tuple[DatabaseEmulator, str],
+) -> None:
+    """Writes from another thread and from the loop interleave; pushes follow the lock's order."""
+    service, host = emulator
+    applied: list[Any] = []
+    service.state.add_write_hook(lambda ns, tree, write: applied.append(write.data))
+    async with aiohttp.ClientSession() as session:
+        client = await connect(session, host)
+        await client.request("q", {"p": "/order", "h": ""})
+        applied.clear()
+
+        def setter(value: str) -> Callable[[Tree], Write]:
+            return lambda tree: tree.set(("order",), value)
+
+        def from_thread() -> None:
+            for i in range(300):
+                service.state.write(NS, ("order",), setter(f"t{i}"))
+
+        thread = asyncio.create_task(asyncio.to_thread(from_thread))
+        for i in range(300):
+            service.state.write(NS, ("order",), setter(f"l{i}"))
+            await asyncio.sleep(0)
+        await thread
+        received = [(await client.push())["b"]["d"] for _ in range(600)]
+    assert received == applied and len(set(received)) == 600
