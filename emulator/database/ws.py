@@ -473,7 +473,7 @@ class WebSocketApi:
             if is_priority:
                 return wsproto.dumps(tree.priority(path))
             node = tree.node(path)
-            selected = query.select(node) if query is not None else None
+            selected = tree.select(path, query) if query is not None else None
             if selected is None:
                 return wsproto.dumps(node)
             return wsproto.dumps(dict(selected) or None)
@@ -534,7 +534,7 @@ class WebSocketApi:
         """Send a filtered listen what changed in its window (see the module docstring)."""
         assert listen.query is not None
         node = tree.node(listen.path)
-        selected = listen.query.select(node)
+        selected = tree.select(listen.path, listen.query)
         conn, path, tag = listen.conn, listen.path, listen.tag
         if selected is None:
             text = wsproto.dumps(node)

@@ -170,6 +170,11 @@ const SHAPES = [
   ['v', 'value last 2', [orderByValue(), limitToLast(2)]],
   ['v', 'value equal', [orderByValue(), equalTo('x')]],
   ['v', 'value endAt name', [orderByValue(), endAt(3, 'k3')]],
+  // 300 children: the emulator answers these through its ordered indexes
+  ['b', 'big startAfter name first 5', [orderByChild('score'), startAfter(4, 'c040'), limitToFirst(5)]],
+  ['b', 'big endBefore last 4', [orderByChild('score'), endBefore(3), limitToLast(4)]],
+  ['b', 'big startAt name endAt name', [orderByChild('score'), startAt(5, 'c100'), endAt(5, 'c200')]],
+  ['b', 'big key range', [orderByKey(), startAfter('c150'), endBefore('c160')]],
 ];
 
 function item(score, rank) {
@@ -198,6 +203,8 @@ const STEPS = [
   (r) => r.update({ 'q/y': item(3, 4), 'q/c': item(1, 6) }),
   (r) => r.child('q').remove(),
   (r) => r.child('q').set({ m: item(3, 3), n: item(4, 4), o: item(2, 2), p: item(6, 1) }),
+  (r) => r.update({ 'b/c040/score': 4.5, 'b/c155': null, 'b/c999': item(5, 0), 'b/c001/score': 2.9 }),
+  (r) => r.update({ 'b/c150/score': 5, 'b/c202/score': 5, 'b/c100': null }),
 ];
 
 async function queries() {
@@ -209,6 +216,7 @@ async function queries() {
       g: item(6, 6),
     },
     v: { k1: 1, k2: 2, k3: 3, k4: 'x', k5: 4, k6: true, k7: null },
+    b: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`c${String(i).padStart(3, '0')}`, item(i % 17)])),
   });
   const W = web('server-filtered');
   const C = web('client-filtered');

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from emulator.database.hashing import _js_double_hex, node_hash
+from emulator.database.indexes import ChildIndex
 from emulator.database.query import parse_query as parse_rest_query
 from emulator.database.values import Normaliser
 from emulator.database.wsproto import (
@@ -159,3 +160,51 @@ def test_node_hash_texts() -> None:
         + sha1_b64("priority:number:3ff0000000000000:number:4000000000000000")
     )
     assert node_hash(node) == sha1_b64(text)
+
+
+wire_bounds = st.one_of(st.integers(min_value=0, max_value=6), st.sampled_from(["a", "k", None]))
+wire_names = st.one_of(st.none(), st.sampled_from(["[MIN_NAME]", "[MAX_NAME]", "k3", "k10", "zz"]))
+
+
+@given(
+    scores=st.dictionaries(
+        st.sampled_from([f"k{i}" for i in range(15)]),
+        st.one_of(st.integers(min_value=0, max_value=6), st.sampled_from(["a", "k", True])),
+        min_size=1,
+    ),
+    index=st.sampled_from(["s", ".key", ".value"]),
+    start=st.one_of(st.none(), st.tuples(wire_bounds, wire_names, st.booleans())),
+    end=st.one_of(st.none(), st.tuples(wire_bounds, wire_names, st.booleans())),
+    limit=st.one_of(
+        st.none(), st.tuples(st.integers(min_value=0, max_value=5), st.sampled_from("lr"))
+    ),
+)
+def test_indexed_walk_matches_ranking(
+    scores: dict[str, Any],
+    index: str,
+    start: tuple[Any, str | None, bool] | None,
+    end: tuple[Any, str | None, bool] | None,
+    limit: tuple[int, str] | None,
+) -> None:
+    """Named and exclusive bounds give the same children with the speed index as without."""
+    data = stored({k: ({"s": v} if index == "s" else v) for k, v in scores.items()})
+    obj: dict[str, Any] = {"i": index}
+    for bound, (value_key, name_key, flag_key) in (
+        (start, ("sp", "sn", "sin")),
+        (end, ("ep", "en", "ein")),
+    ):
+        if bound is not None:
+            value, name, inclusive = bound
+            if index == ".key":
+                value = f"k{value}" if isinstance(value, int) else "k"
+                name = None
+            obj[value_key] = value
+            if name is not None:
+                obj[name_key] = name
+            obj[flag_key] = inclusive
+    if limit is not None:
+        obj["l"], obj["vf"] = limit
+    query = parse_query(obj)
+    assert query is not None
+    walked = query.select(data, ChildIndex(query.rank, data))
+    assert walked == query.select(data)
