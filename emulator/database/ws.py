@@ -22,18 +22,23 @@ stops reading) is cut: its transport is aborted and its queue dropped; the clien
 listens again and receives fresh data. onDisconnect operations run whenever a connection ends,
 for any reason (client close, network loss, overflow, emulator shutdown).
 
-Error answers: a malformed request is answered with status ``invalid_args`` (our choice: the
-clients treat every status other than ``ok`` as a failure with that code) and a message; a
-failed hash comparison with ``datastale``. A frame sequence or envelope no client would send
-(not JSON, not an object, too large) closes the connection with code 1002 or 1009.
+Security rules (``security``) apply as on REST, to the identity the connection authenticated
+as: ``gauth`` with ``owner`` (the admin SDKs' emulator token) or any non-JWT Google token is the
+administrator (rules bypassed; its ``authvar`` / ``noauth`` act as someone / nobody), ``auth``
+with a JWT (unsigned mock tokens included, never verified) is that user, and ``unauth`` or no
+auth is nobody. Listens and gets need ``.read``, writes ``.write`` and ``.validate``;
+onDisconnect operations are checked when registered and again when they run.
+
+Error answers: ``permission_denied`` as above; a malformed request is answered with status
+``invalid_args`` (our choice: the clients treat every status other than ``ok`` as a failure
+with that code) and a message; a failed hash comparison with ``datastale``. A frame sequence
+or envelope no client would send (not JSON, not an object, too large, binary) closes the
+connection with code 1002, 1009 or 1003.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import logging
 import secrets
 import threading
@@ -51,15 +56,17 @@ from emulator.database.paths import Path, is_prefix
 from emulator.database.query import Query
 from emulator.database.rest import error_response, namespace_for, parse_query_string
 from emulator.database.state import DatabaseState
-from emulator.database.tree import Tree, Write
+from emulator.database.tree import Authorize, Tree, Write
 from emulator.database.values import Json, parse_json
-from emulator.errors import ServiceError, invalid
+from emulator.errors import Code, ServiceError, invalid
+from emulator.identity import ADMIN, NOBODY, Identity, InvalidToken, decode_claims
 
 log = logging.getLogger(__name__)
 
 OK = "ok"
 INVALID = "invalid_args"
 DATASTALE = "datastale"
+DENIED = "permission_denied"
 #: the largest WebSocket frame accepted; clients cut messages into 16,384-character frames.
 MAX_WS_FRAME_BYTES = 1024 * 1024
 #: the largest reassembled message; the SDKs refuse writes over 16 MB before sending them.
@@ -113,7 +120,8 @@ class Connection:
         self.loop = asyncio.get_running_loop()
         self.listens: dict[tuple[Path, str], WsListen] = {}
         self.on_disconnect: list[_OnDisconnect] = []
-        self.auth: Json = None
+        #: who the connection acts as (``auth`` / ``gauth`` / ``unauth``); rules see it
+        self.identity: Identity = NOBODY
         self.assembler = wsproto.FrameAssembler(MAX_MESSAGE_CHARS)
         self.overflowed = False
         #: the close code the server ends the connection with
@@ -221,7 +229,10 @@ class Connection:
         try:
             status, data = self.api.dispatch(self, body.get("a"), body.get("b"))
         except ServiceError as exc:
-            status, data = INVALID, wsproto.dumps(exc.message)
+            status = DENIED if exc.code is Code.PERMISSION_DENIED else INVALID
+            data = wsproto.dumps(exc.message)
+            if status == DENIED:
+                self.api.statuses[DENIED] = self.api.statuses.get(DENIED, 0) + 1
         except _Datastale:
             status, data = DATASTALE, wsproto.dumps("The transaction needs to be run again")
         except (RecursionError, ValueError, TypeError, ArithmeticError):
@@ -335,7 +346,7 @@ class WebSocketApi:
             conn.listens.clear()
         for op in conn.on_disconnect:
             try:
-                self._apply(conn.ns, op.action, op.path, op.is_priority, op.data, None)
+                self._apply(conn, op.action, op.path, op.is_priority, op.data, None)
             except ServiceError as exc:
                 log.info("onDisconnect %s at /%s failed: %s", op.action, "/".join(op.path), exc)
         conn.on_disconnect.clear()
@@ -362,7 +373,7 @@ class WebSocketApi:
             if expected is not None and not isinstance(expected, str):
                 raise invalid("h must be a string")
             try:
-                self._apply(conn.ns, action, path, is_priority, body["d"], expected)
+                self._apply(conn, action, path, is_priority, body["d"], expected)
             except _Datastale:
                 self.statuses[DATASTALE] = self.statuses.get(DATASTALE, 0) + 1
                 raise
@@ -381,13 +392,16 @@ class WebSocketApi:
                 raise invalid("Cannot merge into a priority")
             # Validate now, as the server does, on a scratch tree: refused data is reported
             # to the client at once instead of failing silently at disconnect.
+            # The rules are checked now too, against the current data (and again when it runs).
             scratch = Tree(self._clock_ms)
-            if action == "om":
-                scratch.update(path, data)
-            elif is_priority:
-                scratch.set_priority(path, data)
-            else:
-                scratch.set(path, data)
+            with self.state.lock:
+                authorize = self._authorizer(conn)
+                if action == "om":
+                    scratch.update(path, data, authorize=authorize)
+                elif is_priority:
+                    scratch.set_priority(path, data, authorize=authorize)
+                else:
+                    scratch.set(path, data, authorize=authorize)
             conn.on_disconnect.append(_OnDisconnect(action, path, is_priority, data))
             return OK, _EMPTY_JSON
         if action == "oc":
@@ -398,21 +412,43 @@ class WebSocketApi:
             cred = body.get("cred")
             if not isinstance(cred, str) or not cred:
                 raise invalid("cred must be a token")
-            claims = _token_claims(cred) if action == "auth" else None
-            if action == "auth" and claims is None:
-                return "invalid_token", wsproto.dumps("Could not parse auth token.")
-            conn.auth = claims if claims is not None else {"admin": True}
-            expires = claims.get("exp") if isinstance(claims, dict) else None
-            return OK, wsproto.dumps({"auth": claims, "expires": expires})
+            try:
+                identity = ADMIN if cred == "owner" else Identity(claims=decode_claims(cred))
+            except InvalidToken:
+                if action == "auth":
+                    return "invalid_token", wsproto.dumps("Could not parse auth token.")
+                identity = ADMIN  # a Google OAuth access token: an administrator's credential
+            conn.identity = _acting_as(identity, body)
+            claims = identity.claims
+            expires = claims.get("exp") if claims is not None else None
+            return OK, wsproto.dumps({"auth": conn.identity.auth_variable(), "expires": expires})
         if action in ("unauth", "appcheck", "unappeck", "s"):
             if action == "unauth":
-                conn.auth = None
+                conn.identity = NOBODY
             return OK, _EMPTY_JSON
         raise invalid(f"Unknown action {action!r}")
 
+    def _authorizer(self, conn: Connection) -> Authorize:
+        """The rules check of a write by ``conn`` (call and use under the state lock)."""
+        rules = self.state.security(conn.ns)
+        tree = self.state.tree(conn.ns)
+        identity = conn.identity
+
+        def authorize(planned: list[tuple[Path, Any]]) -> None:
+            rules.check_write(identity, tree.node, planned, self.state.now_ms())
+
+        return authorize
+
+    def _check_read(self, conn: Connection, path: Path, query: Query | None) -> None:
+        """Raise PERMISSION_DENIED unless the rules let ``conn`` read ``path`` (under the lock)."""
+        tree = self.state.tree(conn.ns)
+        rules = self.state.security(conn.ns)
+        if not rules.can_read(conn.identity, tree.node, path, query, self.state.now_ms()):
+            raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
+
     def _apply(
         self,
-        ns: str,
+        conn: Connection,
         action: str,
         path: Path,
         is_priority: bool,
@@ -422,15 +458,16 @@ class WebSocketApi:
         def op(tree: Tree) -> Write:
             if expected_hash is not None and node_hash(tree.node(path)) != expected_hash:
                 raise _Datastale()
+            authorize = self._authorizer(conn)
             if action in ("m", "om"):
                 if is_priority:
                     raise invalid("Cannot merge into a priority")
-                return tree.update(path, data)
+                return tree.update(path, data, authorize=authorize)
             if is_priority:
-                return tree.set_priority(path, data)
-            return tree.set(path, data)
+                return tree.set_priority(path, data, authorize=authorize)
+            return tree.set(path, data, authorize=authorize)
 
-        return self.state.write(ns, path, op)
+        return self.state.write(conn.ns, path, op)
 
     def _listen(self, conn: Connection, body: dict[str, Any]) -> str:
         path, is_priority = wsproto.parse_path(body.get("p"))
@@ -443,6 +480,7 @@ class WebSocketApi:
         key = (path, wsproto.dumps(body.get("q") or {}))
         listen = WsListen(conn, path, query, tag)
         with self.state.lock:
+            self._check_read(conn, path, query)
             listens = self._listens.setdefault(conn.ns, [])
             old = conn.listens.pop(key, None)
             if old is not None and old in listens:
@@ -469,6 +507,7 @@ class WebSocketApi:
         path, is_priority = wsproto.parse_path(body.get("p"))
         query = wsproto.parse_query(body.get("q"))
         with self.state.lock:
+            self._check_read(conn, path, query)
             tree = self.state.tree(conn.ns)
             if is_priority:
                 return wsproto.dumps(tree.priority(path))
@@ -580,14 +619,16 @@ def _patch_touches(base: Path, by_first: dict[str, list[Path]], listener: Path) 
     return False
 
 
-def _token_claims(token: str) -> dict[str, Json] | None:
-    """The claims of a JWT, signature unchecked (the emulator accepts unsigned mock tokens)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (binascii.Error, ValueError, RecursionError):
-        return None
-    return claims if isinstance(claims, dict) else None
+def _acting_as(identity: Identity, body: dict[str, Any]) -> Identity:
+    """An administrator's ``authvar`` (databaseAuthVariableOverride) or ``noauth`` (null)."""
+    if not identity.admin:
+        return identity
+    if body.get("noauth") is True:
+        return NOBODY
+    override = body.get("authvar")
+    if override is None:
+        return identity
+    if not isinstance(override, dict):
+        raise invalid("authvar must be an object")
+    token = override.get("token")
+    return Identity(claims=token if isinstance(token, dict) else {}, override=override)

@@ -15,7 +15,7 @@ import {
   ref, remove, runTransaction, serverTimestamp, set, setPriority, setWithPriority, startAfter,
   startAt, update,
 } from 'firebase/database';
-import { initializeTestEnvironment } from '@firebase/rules-unit-testing';
+import { assertFails, assertSucceeds, initializeTestEnvironment } from '@firebase/rules-unit-testing';
 import { initializeApp as initAdmin } from 'firebase-admin/app';
 import { getDatabase as getAdminDatabase, ServerValue } from 'firebase-admin/database';
 
@@ -458,11 +458,24 @@ function sortKeys(v) {
 
 // ------------------------------------------------------------------------------ rules-unit-testing
 
+const RUT_RULES = JSON.stringify({
+  rules: {
+    rut: { '.read': true, '.write': true },
+    users: {
+      $uid: {
+        '.read': 'auth != null && auth.uid === $uid',
+        '.write': 'auth != null && auth.uid === $uid',
+        '.validate': "newData.hasChildren(['name'])",
+      },
+    },
+  },
+});
+
 async function rut() {
   const projectId = `demo-rut-${Date.now()}`;
   const env = await initializeTestEnvironment({
     projectId,
-    database: { host: hostname, port: Number(port), rules: '{"rules": {".read": true, ".write": true}}' },
+    database: { host: hostname, port: Number(port), rules: RUT_RULES },
   });
   const alice = env.authenticatedContext('alice', { role: 'tester' }).database();
   const anon = env.unauthenticatedContext().database();
@@ -474,6 +487,21 @@ async function rut() {
   await env.withSecurityRulesDisabled(async (ctx) => {
     check((await ctx.database().ref('rut/b').get()).val(), 2, 'rules-disabled context');
   });
+  // security rules over the WebSocket, per context
+  await assertSucceeds(alice.ref('users/alice').set({ name: 'Alice' }));
+  await assertFails(alice.ref('users/bob').set({ name: 'not mine' }));
+  await assertFails(alice.ref('users/alice').set({ age: 3 })); // .validate: no name
+  await assertFails(anon.ref('users/alice').get());
+  await assertSucceeds(alice.ref('users/alice').get());
+  await assertFails(alice.ref('users/bob').onDisconnect().set({ name: 'x' }));
+  const denied = await new Promise((resolve) => {
+    anon.ref('users/alice').on('value', () => resolve('allowed'), (err) => resolve(err.code || err.message));
+  });
+  check(String(denied).toLowerCase().includes('permission'), true, `listen denied (${denied})`);
+  await env.withSecurityRulesDisabled(async (ctx) => {
+    check((await ctx.database().ref('users/alice/name').get()).val(), 'Alice', 'owner reads through the rules');
+  });
+  checks += 6;
   await env.clearDatabase();
   check((await alice.ref('rut').get()).exists(), false, 'clearDatabase emptied the namespace');
   await until('listener saw the clear', () => seen.length > 0 && seen[seen.length - 1] === null);

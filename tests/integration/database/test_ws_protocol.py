@@ -135,7 +135,8 @@ async def test_keepalive_ping_and_requests(emulator: tuple[DatabaseEmulator, str
             "eyJhbGciOiJub25lIn0." + base64.urlsafe_b64encode(payload).decode().rstrip("=") + "."
         )
         answer, _ = await client.request("auth", {"cred": token})
-        assert answer == {"s": "ok", "d": {"auth": claims, "expires": 2_000_000_000}}
+        auth = {"uid": "alice", "token": claims}
+        assert answer == {"s": "ok", "d": {"auth": auth, "expires": 2_000_000_000}}
         answer, _ = await client.request("auth", {"cred": "not-a-jwt"})
         assert answer["s"] == "invalid_token"
 
@@ -384,3 +385,58 @@ async def test_pushes_keep_write_order_across_threads(
         await thread
         received = [(await client.push())["b"]["d"] for _ in range(600)]
     assert received == applied and len(set(received)) == 600
+
+
+def mock_token(uid: str) -> str:
+    """An unsigned JWT as the SDKs' ``mockUserToken`` makes."""
+    payload = base64.urlsafe_b64encode(json.dumps({"sub": uid}).encode()).decode().rstrip("=")
+    return "eyJhbGciOiJub25lIn0." + payload + "."
+
+
+async def test_security_rules_apply_to_the_connection_identity(
+    emulator: tuple[DatabaseEmulator, str],
+) -> None:
+    service, host = emulator
+    rules = {
+        "rules": {
+            "users": {
+                "$uid": {
+                    ".read": "auth != null && auth.uid === $uid",
+                    ".write": "auth != null && auth.uid === $uid",
+                    ".validate": "newData.hasChildren(['name'])",
+                }
+            }
+        }
+    }
+    service.state.set_rules(NS, json.dumps(rules))
+    async with aiohttp.ClientSession() as session:
+        client = await connect(session, host)
+        denied = {"s": "permission_denied", "d": "Permission denied"}
+        alice = {"p": "/users/alice", "d": {"name": "Alice"}}
+        assert (await client.request("p", alice))[0] == denied  # nobody yet
+        assert (await client.request("auth", {"cred": mock_token("alice")}))[0]["s"] == "ok"
+        assert (await client.request("p", alice))[0]["s"] == "ok"
+        assert (await client.request("p", {"p": "/users/alice", "d": {"age": 1}}))[0] == denied
+        assert (await client.request("m", {"p": "/users", "d": {"bob/name": "B"}}))[0] == denied
+        assert (await client.request("o", {"p": "/users/bob", "d": {"name": "x"}}))[0] == denied
+        assert (await client.request("g", {"p": "/users/alice"}))[0]["s"] == "ok"
+        answer, pushes = await client.request("q", {"p": "/users/bob", "h": ""})
+        assert answer == denied and pushes == []
+        assert (await client.request("unauth", {}))[0]["s"] == "ok"
+        assert (await client.request("g", {"p": "/users/alice"}))[0] == denied
+        # the admin SDKs' token bypasses the rules; its authvar / noauth act as someone else
+        assert (await client.request("gauth", {"cred": "owner"}))[0]["s"] == "ok"
+        assert (await client.request("g", {"p": "/users/alice"}))[0]["s"] == "ok"
+        assert (await client.request("p", {"p": "/users/bob", "d": 1}))[0]["s"] == "ok"
+        acting = {"cred": "owner", "authvar": {"uid": "bob"}}
+        assert (await client.request("gauth", acting))[0]["s"] == "ok"
+        assert (await client.request("g", {"p": "/users/alice"}))[0] == denied
+        assert (await client.request("p", {"p": "/users/bob", "d": {"name": "Bob"}}))[0][
+            "s"
+        ] == "ok"
+        assert (await client.request("gauth", {"cred": "owner", "noauth": True}))[0]["s"] == "ok"
+        assert (await client.request("g", {"p": "/users/bob"}))[0] == denied
+    assert service.state.tree(NS).get(("users",)) == {
+        "alice": {"name": "Alice"},
+        "bob": {"name": "Bob"},
+    }
