@@ -39,10 +39,10 @@ connection with code 1002, 1009 or 1003.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,15 +180,18 @@ class Connection:
 
     async def run_sender(self) -> None:
         """Send queued messages, frame by frame, until the connection ends."""
-        while not self._done:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._outbox and not self._done:
-                message = self._outbox.popleft()
-                for frame in wsproto.split_frames(message):
-                    await self.ws.send_str(frame)
-                self.pending_bytes -= len(message)
-                self.sent_messages += 1
+        try:
+            while not self._done:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._outbox and not self._done:
+                    message = self._outbox.popleft()
+                    for frame in wsproto.split_frames(message):
+                        await self.ws.send_str(frame)
+                    self.pending_bytes -= len(message)
+                    self.sent_messages += 1
+        except (ConnectionError, OSError):
+            self._done = True  # the peer is gone; the receiving side ends the connection
 
     def finish(self) -> None:
         """Stop sending (the socket is closing)."""
@@ -256,7 +259,6 @@ class WebSocketApi:
         project: str,
         heartbeat: float = 30.0,
         max_pending_bytes: int = 64 * 1024 * 1024,
-        clock_ms: Any = None,
     ) -> None:
         self.state = state
         self.project = project
@@ -264,7 +266,6 @@ class WebSocketApi:
         self.max_pending_bytes = max_pending_bytes
         self.connections: set[Connection] = set()
         self.closing = False
-        self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         # Listens by namespace; read and changed only under the state lock.
         self._listens: dict[str, list[WsListen]] = {}
         #: statistics: answers by status, connections cut for not reading
@@ -292,7 +293,7 @@ class WebSocketApi:
         conn = Connection(self, ws, request, ns, self.max_pending_bytes)
         self.connections.add(conn)
         session = secrets.token_hex(16)
-        conn.offer(wsproto.handshake(self._clock_ms(), request.host, session))
+        conn.offer(wsproto.handshake(self.state.now_ms(), request.host, session))
         sender = asyncio.create_task(conn.run_sender())
         try:
             async for msg in ws:
@@ -314,6 +315,8 @@ class WebSocketApi:
                 self.overflows += 1
             conn.finish()
             sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
             self._end(conn)
             if not ws.closed:
                 try:
@@ -393,7 +396,7 @@ class WebSocketApi:
             # Validate now, as the server does, on a scratch tree: refused data is reported
             # to the client at once instead of failing silently at disconnect.
             # The rules are checked now too, against the current data (and again when it runs).
-            scratch = Tree(self._clock_ms)
+            scratch = Tree(self.state.now_ms)
             with self.state.lock:
                 authorize = self._authorizer(conn)
                 if action == "om":
