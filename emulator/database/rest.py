@@ -121,8 +121,9 @@ def caller(request: web.Request, params: dict[str, str]) -> Identity:
         return NOBODY
     if not isinstance(auth, dict):
         raise invalid("auth_variable_override must be a JSON object or null")
-    return Identity(claims=auth.get("token") if isinstance(auth.get("token"), dict) else {},
-                    override=auth)
+    return Identity(
+        claims=auth.get("token") if isinstance(auth.get("token"), dict) else {}, override=auth
+    )
 
 
 def json_response(

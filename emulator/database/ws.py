@@ -22,28 +22,30 @@ stops reading) is cut: its transport is aborted and its queue dropped; the clien
 listens again and receives fresh data. onDisconnect operations run whenever a connection ends,
 for any reason (client close, network loss, overflow, emulator shutdown).
 
-Error answers: a malformed request is answered with status ``invalid_args`` (our choice: the
-clients treat every status other than ``ok`` as a failure with that code) and a message; a
-failed hash comparison with ``datastale``.
+Security rules (``security``) apply as on REST, to the identity the connection authenticated
+as: ``gauth`` with ``owner`` (the admin SDKs' emulator token) or any non-JWT Google token is the
+administrator (rules bypassed; its ``authvar`` / ``noauth`` act as someone / nobody), ``auth``
+with a JWT (unsigned mock tokens included, never verified) is that user, and ``unauth`` or no
+auth is nobody. Listens and gets need ``.read``, writes ``.write`` and ``.validate`` (checked
+before a hash comparison, so a refused writer learns nothing of the data); onDisconnect
+operations are checked when registered, as production does, and not again when they run, and
+``oc`` needs ``.write``. When the identity changes, the listens it may no longer read are
+revoked with a ``c`` push (the clients end them with ``permission_denied``).
 
-Security rules: the connection acts as the identity of its last ``auth`` / ``gauth`` (``owner``
-is the administrator, who may act as someone else with ``authvar`` or as nobody with
-``noauth``; a JWT is that user; ``unauth`` or no credential is nobody). Listens and gets are
-checked with the namespace's ``.read`` rules; writes (rules first, then the hash comparison)
-with ``.write`` / ``.validate``; onDisconnect operations when registered (``oc`` needs
-``.write``), not again when they run. A refusal is answered ``permission_denied``. When the
-identity changes, listens it may no longer read are revoked with a ``c`` push.
-
-A frame sequence or envelope no client would send (not JSON, not an object, too large) closes
-the connection with code 1002 or 1009.
+Error answers: ``permission_denied`` as above; a malformed request is answered with status
+``invalid_args`` (our choice: the clients treat every status other than ``ok`` as a failure
+with that code) and a message; a failed hash comparison with ``datastale``. A frame sequence
+or envelope no client would send (not JSON, not an object, too large, binary) closes the
+connection with code 1002, 1009 or 1003.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
-import time
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,10 +59,10 @@ from emulator.database.paths import Path, is_prefix
 from emulator.database.query import Query
 from emulator.database.rest import error_response, namespace_for, parse_query_string
 from emulator.database.state import DatabaseState
-from emulator.database.tree import Tree, Write
+from emulator.database.tree import Authorize, Tree, Write
 from emulator.database.values import Json, parse_json
 from emulator.errors import Code, ServiceError, invalid
-from emulator.identity import ADMIN, NOBODY, Identity, InvalidToken, identity_from_token
+from emulator.identity import ADMIN, NOBODY, Identity, InvalidToken, decode_claims
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +79,6 @@ _EMPTY_JSON = '""'
 
 class _Datastale(Exception):
     """A put whose ``h`` does not match the current data (nothing was written)."""
-
-
-class _DryRun(Exception):
-    """Ends a write once its rules check passed (onDisconnect registrations write nothing)."""
 
 
 @dataclass(eq=False)
@@ -127,7 +125,7 @@ class Connection:
         self.loop = asyncio.get_running_loop()
         self.listens: dict[tuple[Path, str], WsListen] = {}
         self.on_disconnect: list[_OnDisconnect] = []
-        #: who the connection acts as, for the rules (see the module docstring)
+        #: who the connection acts as (``auth`` / ``gauth`` / ``unauth``); rules see it
         self.identity: Identity = NOBODY
         self.assembler = wsproto.FrameAssembler(MAX_MESSAGE_CHARS)
         self.overflowed = False
@@ -136,21 +134,37 @@ class Connection:
         self.pending_bytes = 0
         self.sent_messages = 0
         self._outbox: deque[str] = deque()
+        self._handover_lock = threading.Lock()
+        self._in_flight = 0
         self._wake = asyncio.Event()
         self._done = False
 
     # ------------------------------------------------------------------ outgoing
 
     def offer(self, message: str) -> None:
-        """Queue a message; any thread (writes may come from other threads)."""
+        """Queue a message; any thread (writes may come from other threads).
+
+        Messages handed over from other threads go through the loop's FIFO; while any are in
+        flight, the loop's own messages queue behind them, so write order holds across threads.
+        """
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
+        with self._handover_lock:
+            if running is self.loop and not self._in_flight:
+                self._offer_now(message)
+                return
+            self._in_flight += 1
         if running is self.loop:
-            self._offer_now(message)
+            self.loop.call_soon(self._offer_handed_over, message)
         else:
-            self.loop.call_soon_threadsafe(self._offer_now, message)
+            self.loop.call_soon_threadsafe(self._offer_handed_over, message)
+
+    def _offer_handed_over(self, message: str) -> None:
+        with self._handover_lock:
+            self._in_flight -= 1
+        self._offer_now(message)
 
     def _offer_now(self, message: str) -> None:
         if self._done:
@@ -171,15 +185,18 @@ class Connection:
 
     async def run_sender(self) -> None:
         """Send queued messages, frame by frame, until the connection ends."""
-        while not self._done:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._outbox and not self._done:
-                message = self._outbox.popleft()
-                for frame in wsproto.split_frames(message):
-                    await self.ws.send_str(frame)
-                self.pending_bytes -= len(message)
-                self.sent_messages += 1
+        try:
+            while not self._done:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._outbox and not self._done:
+                    message = self._outbox.popleft()
+                    for frame in wsproto.split_frames(message):
+                        await self.ws.send_str(frame)
+                    self.pending_bytes -= len(message)
+                    self.sent_messages += 1
+        except (ConnectionError, OSError):
+            self._done = True  # the peer is gone; the receiving side ends the connection
 
     def finish(self) -> None:
         """Stop sending (the socket is closing)."""
@@ -220,10 +237,10 @@ class Connection:
         try:
             status, data = self.api.dispatch(self, body.get("a"), body.get("b"))
         except ServiceError as exc:
-            if exc.code is Code.PERMISSION_DENIED:
-                status, data = DENIED, wsproto.dumps(exc.message)
-            else:
-                status, data = INVALID, wsproto.dumps(exc.message)
+            status = DENIED if exc.code is Code.PERMISSION_DENIED else INVALID
+            data = wsproto.dumps(exc.message)
+            if status == DENIED:
+                self.api.statuses[DENIED] = self.api.statuses.get(DENIED, 0) + 1
         except _Datastale:
             status, data = DATASTALE, wsproto.dumps("The transaction needs to be run again")
         except (RecursionError, ValueError, TypeError, ArithmeticError):
@@ -247,7 +264,6 @@ class WebSocketApi:
         project: str,
         heartbeat: float = 30.0,
         max_pending_bytes: int = 64 * 1024 * 1024,
-        clock_ms: Any = None,
     ) -> None:
         self.state = state
         self.project = project
@@ -255,7 +271,6 @@ class WebSocketApi:
         self.max_pending_bytes = max_pending_bytes
         self.connections: set[Connection] = set()
         self.closing = False
-        self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         # Listens by namespace; read and changed only under the state lock.
         self._listens: dict[str, list[WsListen]] = {}
         #: statistics: answers by status, connections cut for not reading
@@ -283,7 +298,7 @@ class WebSocketApi:
         conn = Connection(self, ws, request, ns, self.max_pending_bytes)
         self.connections.add(conn)
         session = secrets.token_hex(16)
-        conn.offer(wsproto.handshake(self._clock_ms(), request.host, session))
+        conn.offer(wsproto.handshake(self.state.now_ms(), request.host, session))
         sender = asyncio.create_task(conn.run_sender())
         try:
             async for msg in ws:
@@ -305,6 +320,8 @@ class WebSocketApi:
                 self.overflows += 1
             conn.finish()
             sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
             self._end(conn)
             if not ws.closed:
                 try:
@@ -335,9 +352,10 @@ class WebSocketApi:
                 if listen in listens:
                     listens.remove(listen)
             conn.listens.clear()
+        conn.identity = ADMIN  # the rules were checked when each operation was registered
         for op in conn.on_disconnect:
             try:
-                self._apply(conn.ns, op.action, op.path, op.is_priority, op.data, None)
+                self._apply(conn, op.action, op.path, op.is_priority, op.data, None)
             except ServiceError as exc:
                 log.info("onDisconnect %s at /%s failed: %s", op.action, "/".join(op.path), exc)
         conn.on_disconnect.clear()
@@ -351,12 +369,7 @@ class WebSocketApi:
                 body = {}
             else:
                 raise invalid("b must be an object")
-        try:
-            status, data = self._dispatch(conn, action, body)
-        except ServiceError as exc:
-            if exc.code is Code.PERMISSION_DENIED:
-                self.statuses[DENIED] = self.statuses.get(DENIED, 0) + 1
-            raise
+        status, data = self._dispatch(conn, action, body)
         self.statuses[status] = self.statuses.get(status, 0) + 1
         return status, data
 
@@ -369,7 +382,7 @@ class WebSocketApi:
             if expected is not None and not isinstance(expected, str):
                 raise invalid("h must be a string")
             try:
-                self._apply(conn.ns, action, path, is_priority, body["d"], expected, conn.identity)
+                self._apply(conn, action, path, is_priority, body["d"], expected)
             except _Datastale:
                 self.statuses[DATASTALE] = self.statuses.get(DATASTALE, 0) + 1
                 raise
@@ -386,24 +399,29 @@ class WebSocketApi:
             data = body.get("d")
             if action == "om" and is_priority:
                 raise invalid("Cannot merge into a priority")
-            # Validated and checked against the rules now, as the server does: a refusal is
-            # reported to the client at once instead of failing silently at disconnect.
-            try:
-                self._apply(conn.ns, action, path, is_priority, data, None, conn.identity, True)
-            except _DryRun:
-                pass
+            # Validate now, as the server does, on a scratch tree: refused data is reported
+            # to the client at once instead of failing silently at disconnect.
+            # The rules are checked now too, against the current data (only now, as production).
+            scratch = Tree(self.state.now_ms)
+            with self.state.lock:
+                authorize = self._authorizer(conn)
+                if action == "om":
+                    scratch.update(path, data, authorize=authorize)
+                elif is_priority:
+                    scratch.set_priority(path, data, authorize=authorize)
+                else:
+                    scratch.set(path, data, authorize=authorize)
             conn.on_disconnect.append(_OnDisconnect(action, path, is_priority, data))
             return OK, _EMPTY_JSON
         if action == "oc":
             path, _ = wsproto.parse_path(body.get("p"))
-            if not conn.identity.admin:
-                with self.state.lock:
-                    tree = self.state.tree(conn.ns)
-                    allowed = self.state.security(conn.ns).can_write(
-                        conn.identity, tree.node, path, self.state.now_ms()
-                    )
-                if not allowed:
-                    raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
+            with self.state.lock:
+                tree = self.state.tree(conn.ns)
+                allowed = self.state.security(conn.ns).can_write(
+                    conn.identity, tree.node, path, self.state.now_ms()
+                )
+            if not allowed:
+                raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
             conn.on_disconnect = [op for op in conn.on_disconnect if not is_prefix(path, op.path)]
             return OK, _EMPTY_JSON
         if action in ("auth", "gauth"):
@@ -411,73 +429,42 @@ class WebSocketApi:
             if not isinstance(cred, str) or not cred:
                 raise invalid("cred must be a token")
             try:
-                identity = identity_from_token(cred)
+                identity = ADMIN if cred == "owner" else Identity(claims=decode_claims(cred))
             except InvalidToken:
-                return "invalid_token", wsproto.dumps("Could not parse auth token.")
-            if identity.admin:
-                identity = _acting_as(body)
-            self._set_identity(conn, identity)
-            claims = identity.claims if identity.override is None else None
+                if action == "auth":
+                    return "invalid_token", wsproto.dumps("Could not parse auth token.")
+                identity = ADMIN  # a Google OAuth access token: an administrator's credential
+            self._set_identity(conn, _acting_as(identity, body))
+            claims = identity.claims
             expires = claims.get("exp") if claims is not None else None
-            return OK, wsproto.dumps({"auth": claims, "expires": expires})
+            return OK, wsproto.dumps({"auth": conn.identity.auth_variable(), "expires": expires})
         if action in ("unauth", "appcheck", "unappeck", "s"):
             if action == "unauth":
                 self._set_identity(conn, NOBODY)
             return OK, _EMPTY_JSON
         raise invalid(f"Unknown action {action!r}")
 
-    def _apply(
-        self,
-        ns: str,
-        action: str,
-        path: Path,
-        is_priority: bool,
-        data: Json,
-        expected_hash: str | None,
-        identity: Identity = ADMIN,
-        dry_run: bool = False,
-    ) -> Write:
-        """Write as ``identity``; ``dry_run`` raises ``_DryRun`` once the write is allowed."""
-        rules = None if identity.admin else self.state.security(ns)
-        checked = rules is not None or expected_hash is not None or dry_run
-
-        def op(tree: Tree) -> Write:
-            def authorize(planned: list[tuple[Path, Any]]) -> None:
-                # Rules before the hash: a refused writer learns nothing about the data.
-                if rules is not None:
-                    rules.check_write(identity, tree.node, planned, self.state.now_ms())
-                if expected_hash is not None and node_hash(tree.node(path)) != expected_hash:
-                    raise _Datastale()
-                if dry_run:
-                    raise _DryRun()
-
-            check = authorize if checked else None
-            if action in ("m", "om"):
-                if is_priority:
-                    raise invalid("Cannot merge into a priority")
-                return tree.update(path, data, authorize=check)
-            if is_priority:
-                return tree.set_priority(path, data, authorize=check)
-            return tree.set(path, data, authorize=check)
-
-        return self.state.write(ns, path, op)
-
-    def _readable(self, conn: Connection, path: Path, query: Query | None) -> bool:
-        """Whether the rules let ``conn`` read ``path`` (with ``query``); under the lock."""
-        if conn.identity.admin:
-            return True
+    def _authorizer(self, conn: Connection) -> Authorize:
+        """The rules check of a write by ``conn`` (call and use under the state lock)."""
+        rules = self.state.security(conn.ns)
         tree = self.state.tree(conn.ns)
-        return self.state.security(conn.ns).can_read(
-            conn.identity, tree.node, path, query, self.state.now_ms()
-        )
+        identity = conn.identity
+
+        def authorize(planned: list[tuple[Path, Any]]) -> None:
+            rules.check_write(identity, tree.node, planned, self.state.now_ms())
+
+        return authorize
 
     def _set_identity(self, conn: Connection, identity: Identity) -> None:
         """Act as ``identity`` from now on; revoke the listens it may not read."""
         with self.state.lock:
             conn.identity = identity
+            rules = self.state.security(conn.ns)
+            tree = self.state.tree(conn.ns)
             listens = self._listens.get(conn.ns, [])
             for key, listen in list(conn.listens.items()):
-                if self._readable(conn, listen.path, listen.query):
+                now = self.state.now_ms()
+                if rules.can_read(identity, tree.node, listen.path, listen.query, now):
                     continue
                 del conn.listens[key]
                 if listen in listens:
@@ -486,6 +473,40 @@ class WebSocketApi:
                 if listen.tag is not None:
                     revoked["q"] = [listen.query_object]
                 conn.offer(wsproto.dumps({"t": "d", "d": {"a": "c", "b": revoked}}))
+
+    def _check_read(self, conn: Connection, path: Path, query: Query | None) -> None:
+        """Raise PERMISSION_DENIED unless the rules let ``conn`` read ``path`` (under the lock)."""
+        tree = self.state.tree(conn.ns)
+        rules = self.state.security(conn.ns)
+        if not rules.can_read(conn.identity, tree.node, path, query, self.state.now_ms()):
+            raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
+
+    def _apply(
+        self,
+        conn: Connection,
+        action: str,
+        path: Path,
+        is_priority: bool,
+        data: Json,
+        expected_hash: str | None,
+    ) -> Write:
+        def op(tree: Tree) -> Write:
+            rules = self._authorizer(conn)
+
+            def authorize(planned: list[tuple[Path, Any]]) -> None:
+                rules(planned)  # first: a refused writer learns nothing from the hash
+                if expected_hash is not None and node_hash(tree.node(path)) != expected_hash:
+                    raise _Datastale()
+
+            if action in ("m", "om"):
+                if is_priority:
+                    raise invalid("Cannot merge into a priority")
+                return tree.update(path, data, authorize=authorize)
+            if is_priority:
+                return tree.set_priority(path, data, authorize=authorize)
+            return tree.set(path, data, authorize=authorize)
+
+        return self.state.write(conn.ns, path, op)
 
     def _listen(self, conn: Connection, body: dict[str, Any]) -> str:
         path, is_priority = wsproto.parse_path(body.get("p"))
@@ -498,12 +519,11 @@ class WebSocketApi:
         key = (path, wsproto.dumps(body.get("q") or {}))
         listen = WsListen(conn, path, query, tag, body.get("q"))
         with self.state.lock:
+            self._check_read(conn, path, query)
             listens = self._listens.setdefault(conn.ns, [])
             old = conn.listens.pop(key, None)
             if old is not None and old in listens:
                 listens.remove(old)
-            if not self._readable(conn, path, query):
-                raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
             tree = self.state.tree(conn.ns)
             if query is None:
                 conn.offer(wsproto.push("d", path, wsproto.dumps(tree.node(path)), tag))
@@ -526,13 +546,12 @@ class WebSocketApi:
         path, is_priority = wsproto.parse_path(body.get("p"))
         query = wsproto.parse_query(body.get("q"))
         with self.state.lock:
-            if not self._readable(conn, path, query):
-                raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
+            self._check_read(conn, path, query)
             tree = self.state.tree(conn.ns)
             if is_priority:
                 return wsproto.dumps(tree.priority(path))
             node = tree.node(path)
-            selected = query.select(node) if query is not None else None
+            selected = tree.select(path, query) if query is not None else None
             if selected is None:
                 return wsproto.dumps(node)
             return wsproto.dumps(dict(selected) or None)
@@ -593,7 +612,7 @@ class WebSocketApi:
         """Send a filtered listen what changed in its window (see the module docstring)."""
         assert listen.query is not None
         node = tree.node(listen.path)
-        selected = listen.query.select(node)
+        selected = tree.select(listen.path, listen.query)
         conn, path, tag = listen.conn, listen.path, listen.tag
         if selected is None:
             text = wsproto.dumps(node)
@@ -639,15 +658,16 @@ def _patch_touches(base: Path, by_first: dict[str, list[Path]], listener: Path) 
     return False
 
 
-def _acting_as(body: dict[str, Any]) -> Identity:
-    """Whom an administrator's ``auth`` / ``gauth`` acts as: ``noauth`` is nobody, ``authvar``
-    the exact ``auth`` the rules see (as REST's ``auth_variable_override``), else the admin."""
+def _acting_as(identity: Identity, body: dict[str, Any]) -> Identity:
+    """An administrator's ``authvar`` (databaseAuthVariableOverride) or ``noauth`` (null)."""
+    if not identity.admin:
+        return identity
     if body.get("noauth") is True:
         return NOBODY
-    authvar = body.get("authvar")
-    if authvar is None:
-        return ADMIN
-    if not isinstance(authvar, dict):
+    override = body.get("authvar")
+    if override is None:
+        return identity
+    if not isinstance(override, dict):
         raise invalid("authvar must be an object")
-    token = authvar.get("token")
-    return Identity(claims=token if isinstance(token, dict) else {}, override=authvar)
+    token = override.get("token")
+    return Identity(claims=token if isinstance(token, dict) else {}, override=override)

@@ -226,7 +226,7 @@ async def test_admin_credentials_and_overrides(db: Namespace) -> None:
     bad = await db.connect()
     answer = await bad.request("gauth", {"cred": "owner", "authvar": 7})
     assert answer["s"] == "invalid_args"
-    assert (await bad.request("gauth", {"cred": "not-a-token"}))["s"] == "invalid_token"
+    assert (await bad.request("auth", {"cred": "not-a-token"}))["s"] == "invalid_token"
     assert await bad.status("g", {"p": "/users/alice"}) == "permission_denied"
 
 
