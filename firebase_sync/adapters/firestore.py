@@ -5,7 +5,8 @@ made from the environment: ``FIRESTORE_EMULATOR_HOST`` selects the emulator). Ev
 through the repository's :class:`~firebase_sync.retry.RetryPolicy` (the client library's own
 retry is switched off, so there is one) and each attempt runs under ``deadlines.request``;
 batches holding a create are not idempotent and are re-sent only when the request never left;
-``create`` alone is conditional on the server and reads a lost reply back. Foreign exceptions come out as :mod:`firebase_sync.errors`, translated by
+``create`` alone is conditional on the server and reads a lost reply back. Foreign
+exceptions come out as :mod:`firebase_sync.errors`, translated by
 :mod:`firebase_sync.adapters._firestore_errors`.
 """
 
