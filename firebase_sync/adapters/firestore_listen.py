@@ -192,8 +192,9 @@ class FirestoreListener(Generic[T]):
             if delivering:
                 raise
             error = translate(exc, path=self.source.path)
+            error.__cause__ = exc
             if not is_resumable(error):
-                raise error from exc
+                raise error
             return error
         finally:
             call.cancel()
