@@ -192,9 +192,9 @@ class FirestoreListener(Generic[T]):
             if delivering:
                 raise
             error = translate(exc, path=self.source.path)
-            error.__cause__ = exc
             if not is_resumable(error):
-                raise error
+                raise error from exc
+            error.__cause__ = exc
             return error
         finally:
             call.cancel()
