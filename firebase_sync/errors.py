@@ -306,6 +306,8 @@ def http_error(status: int, message: str, *, path: str | None = None) -> Service
     more than "try again", unlike gRPC's INTERNAL.
     """
     cls = _BY_HTTP_STATUS.get(status)
+    if status == 401 and message.strip().lower() == "permission denied":
+        cls = PermissionDenied  # the Realtime Database answers a rules refusal with a 401
     if cls is None:
         cls = Unavailable if status >= 500 else Unknown
     return cls(message or f"HTTP {status}", path=path)

@@ -129,9 +129,11 @@ class RetryPolicy:
     sleep: Sleep = field(default=asyncio.sleep, compare=False)
 
     def wait_strategy(self) -> wait_base:
+        """tenacity's wait: exponential backoff with full jitter, capped at ``maximum``."""
         return tenacity.wait_random_exponential(multiplier=self.initial, max=self.maximum)
 
     def stop_strategy(self) -> stop_base:
+        """tenacity's stop: after ``attempts`` tries or ``deadline`` seconds, whichever first."""
         stop: stop_base = tenacity.stop_never
         if self.attempts is not None:
             stop = tenacity.stop_after_attempt(self.attempts)

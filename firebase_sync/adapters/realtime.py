@@ -25,7 +25,7 @@ from .._wire.rtdb_json import encode_value, restore_for_model, split_path, valid
 from .._wire.rtdb_order import RtdbQuerySpec, evaluate
 from ..change import Source
 from ..errors import AlreadyExists, FailedPrecondition, InvalidArgument, ProtocolError
-from ..models import Document
+from ..models import Document, Increment
 from ..retry import LISTENER_RECONNECT, Deadlines, RetryPolicy
 from ._rtdb_http import Response, RtdbEndpoint
 
@@ -84,10 +84,12 @@ class RealtimeRepository(Generic[T]):
     # -- codecs ---------------------------------------------------------------------------------
 
     def child_path(self, key: str) -> str:
+        """The database path of child ``key`` (raises InvalidArgument for a bad key)."""
         validate_key(key, path=self.path, field=key)
         return f"{self.path.rstrip('/')}/{key}"
 
     def encode(self, document: T) -> Any:
+        """The JSON value stored for ``document`` (its id is the key, not stored)."""
         path = self.child_path(document.id) if document.id else self.path
         return encode_value(dump_document(document, path=path), path=path)
 
@@ -103,6 +105,7 @@ class RealtimeRepository(Generic[T]):
     # -- single children --------------------------------------------------------------------
 
     async def get(self, key: str) -> T | None:
+        """Child ``key`` as ``T``, or None if absent."""
         path = self.child_path(key)
         response = await self.retry.run(
             lambda: self.endpoint.request("GET", path), idempotent=True, path=path
@@ -157,22 +160,30 @@ class RealtimeRepository(Generic[T]):
         )
 
     async def update(self, key: str, fields: Mapping[str, Any]) -> None:
-        """Write some fields of a child; keys are dotted (or slashed) paths, ``None`` deletes."""
+        """Write some fields of a child; keys are dotted (or slashed) paths, ``None`` deletes,
+        an :class:`~firebase_sync.models.Increment` adds on the server (and makes the update
+        one that is re-sent only when the request never left)."""
         path = self.child_path(key)
-        body = {}
+        body: dict[str, Any] = {}
+        idempotent = True
         for field, value in fields.items():
             segments = [s for s in field.replace(".", "/").split("/") if s]
             for segment in segments:
                 validate_key(segment, path=path, field=field)
+            if isinstance(value, Increment):
+                body["/".join(segments)] = {".sv": {"increment": value.by}}
+                idempotent = False
+                continue
             plain = to_plain(value, path=path, field=field)
             body["/".join(segments)] = encode_value(plain, path=path, field=field)
         await self.retry.run(
             lambda: self.endpoint.request("PATCH", path, params=_SILENT, body=body),
-            idempotent=True,
+            idempotent=idempotent,
             path=path,
         )
 
     async def delete(self, key: str) -> None:
+        """Remove child ``key`` (no error if absent)."""
         path = self.child_path(key)
         await self.retry.run(
             lambda: self.endpoint.request("DELETE", path, params=_SILENT),
@@ -251,15 +262,19 @@ class RealtimeRepository(Generic[T]):
     # -- queries and listening ----------------------------------------------------------------
 
     def query(self) -> RealtimeQuery[T]:
+        """A query over all children, to refine with ``order_by_*``, ranges and limits."""
         return RealtimeQuery(self, RtdbQuerySpec())
 
     def order_by_child(self, path: str) -> RealtimeQuery[T]:
+        """Order children by the value at ``path`` inside each child."""
         return self.query().order_by_child(path)
 
     def order_by_key(self) -> RealtimeQuery[T]:
+        """Order children by key."""
         return self.query().order_by_key()
 
     def order_by_value(self) -> RealtimeQuery[T]:
+        """Order children by their value."""
         return self.query().order_by_value()
 
     def listener(
@@ -299,6 +314,7 @@ class RealtimeQuery(Generic[T]):
         return RealtimeQuery(self.repo, replace(self.spec, **changes))
 
     def order_by_child(self, path: str) -> RealtimeQuery[T]:
+        """Order children by the value at ``path`` inside each child."""
         segments = [s for s in path.replace(".", "/").split("/") if s]
         for segment in segments:
             validate_key(segment, path=self.repo.path, field=path)
@@ -307,26 +323,33 @@ class RealtimeQuery(Generic[T]):
         return self._with(order_by="/".join(segments))
 
     def order_by_key(self) -> RealtimeQuery[T]:
+        """Order children by key."""
         return self._with(order_by="$key")
 
     def order_by_value(self) -> RealtimeQuery[T]:
+        """Order children by their value."""
         return self._with(order_by="$value")
 
     def start_at(self, value: Any) -> RealtimeQuery[T]:
+        """Only children whose ordered value is at least ``value``."""
         return self._with(start_at=_bound(value))
 
     def end_at(self, value: Any) -> RealtimeQuery[T]:
+        """Only children whose ordered value is at most ``value``."""
         return self._with(end_at=_bound(value))
 
     def equal_to(self, value: Any) -> RealtimeQuery[T]:
+        """Only children whose ordered value equals ``value``."""
         return self._with(start_at=_bound(value), end_at=_bound(value))
 
     def limit_to_first(self, count: int) -> RealtimeQuery[T]:
+        """The first ``count`` children in order (InvalidArgument if negative)."""
         if count < 0:
             raise InvalidArgument("limits cannot be negative")
         return self._with(limit_to_first=count, limit_to_last=None)
 
     def limit_to_last(self, count: int) -> RealtimeQuery[T]:
+        """The last ``count`` children in order (InvalidArgument if negative)."""
         if count < 0:
             raise InvalidArgument("limits cannot be negative")
         return self._with(limit_to_last=count, limit_to_first=None)
@@ -348,6 +371,7 @@ class RealtimeQuery(Generic[T]):
         return [repo.decode(key, value) for key, value in evaluate(data, self.spec)]
 
     def listener(self, *, server_filter: bool = False) -> RealtimeListener[T]:
+        """A listener of this query's window, to merge into a ``ChangeStream``."""
         return self.repo.listener(self, server_filter=server_filter)
 
     def watch(
