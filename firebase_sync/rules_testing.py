@@ -165,6 +165,7 @@ class RulesTestEnvironment:
 
     @property
     def database_url(self) -> str:
+        """The emulator's ``databaseURL`` (``http://host:port?ns=namespace``)."""
         return f"http://{self.database_host}?ns={self.database_namespace}"
 
     # ---------------------------------------------------------------------------------- rules

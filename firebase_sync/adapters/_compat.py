@@ -47,7 +47,6 @@ PRIVATE_API: tuple[tuple[str, str], ...] = (
     ("google.cloud.firestore_v1.async_transaction", "_EXCEED_ATTEMPTS_TEMPLATE"),
     ("google.cloud.firestore_v1.base_client", "_GRPC_MSG_SIZE_OPTIONS"),
     ("google.cloud.firestore_v1.base_client", "_DEFAULT_CHANNEL_OPTIONS"),
-    ("google.cloud.firestore_v1.services.firestore.async_client", "_client_info"),
 )
 
 

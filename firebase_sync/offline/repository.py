@@ -269,6 +269,7 @@ class OfflineRepository(Generic[T]):
         self._subscribers.append(subscriber)
 
     def unsubscribe(self, subscriber: OverlaySubscriber[T]) -> None:
+        """Stop telling ``subscriber`` about local changes (no error if not subscribed)."""
         if subscriber in self._subscribers:
             self._subscribers.remove(subscriber)
 
