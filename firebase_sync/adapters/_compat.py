@@ -94,18 +94,19 @@ def transaction_conflict(exc: ValueError) -> gexc.Aborted | None:
     return cause if isinstance(cause, gexc.Aborted) else None
 
 
-def reconnect_options(cap: float) -> list[tuple[str, int]]:
-    """grpc channel options: reconnect attempts from 0.1 s apart, at most ``cap / 2`` apart
-    (grpc adds up to 20 % jitter; one channel serves every listener of a client)."""
-    maximum = max(100, int(cap * 500))
+def reconnect_options(cap: float, connect: float) -> list[tuple[str, int]]:
+    """grpc channel options: the first reconnect 0.1 s after a failure, later ones at most
+    ``cap / 2`` apart (grpc adds up to 20 % jitter; one channel serves every listener of a
+    client). grpc also uses its "minimum reconnect backoff" as the time one connection
+    attempt may take: that is the ``connect`` deadline, not a wait."""
     return [
         ("grpc.initial_reconnect_backoff_ms", 100),
-        ("grpc.min_reconnect_backoff_ms", 100),
-        ("grpc.max_reconnect_backoff_ms", maximum),
+        ("grpc.max_reconnect_backoff_ms", max(100, int(cap * 500))),
+        ("grpc.min_reconnect_backoff_ms", max(100, int(connect * 1000))),
     ]
 
 
-def open_channel(client: AsyncClient, reconnect_cap: float) -> bool:
+def open_channel(client: AsyncClient, reconnect_cap: float, connect: float) -> bool:
     """Open ``client``'s channel now, as the client would, plus :func:`reconnect_options`.
 
     grpc core waits between connection attempts on its own (1 s, growing by 1.6x up to
@@ -124,7 +125,7 @@ def open_channel(client: AsyncClient, reconnect_cap: float) -> bool:
         if client._firestore_api_internal is not None:
             return False
         transport_class = grpc_asyncio.FirestoreGrpcAsyncIOTransport
-        extra = reconnect_options(reconnect_cap)
+        extra = reconnect_options(reconnect_cap, connect)
         if client._emulator_host is not None:
             token = getattr(client._credentials, "id_token", None) or "owner"
             options = [

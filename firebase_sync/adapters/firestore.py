@@ -97,7 +97,7 @@ class FirestoreRepository(Generic[T]):
         self.reconnect = reconnect or LISTENER_RECONNECT
         self.deadlines = deadlines or DEADLINES
         # grpc's own reconnect backoff (up to 120 s) would outlast ours after an outage.
-        _compat.open_channel(client, self.reconnect.maximum)
+        _compat.open_channel(client, self.reconnect.maximum, self.deadlines.connect)
         kind = "group:" if group else ""
         self.source = Source("firestore", f"{kind}{self.collection}")
 

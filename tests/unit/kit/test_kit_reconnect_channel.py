@@ -10,10 +10,12 @@ from firebase_sync.adapters import _compat
 
 
 def test_reconnect_options_follow_the_cap() -> None:
-    options = dict(_compat.reconnect_options(1.0))
+    options = dict(_compat.reconnect_options(1.0, 5.0))
     assert options["grpc.max_reconnect_backoff_ms"] == 500
     assert options["grpc.initial_reconnect_backoff_ms"] == 100
-    assert dict(_compat.reconnect_options(0.01))["grpc.max_reconnect_backoff_ms"] == 100
+    # grpc's "minimum backoff" bounds one connection attempt: the connect deadline, not 0.1 s
+    assert options["grpc.min_reconnect_backoff_ms"] == 5000
+    assert dict(_compat.reconnect_options(0.01, 5.0))["grpc.max_reconnect_backoff_ms"] == 100
 
 
 async def test_open_channel_once_before_the_client_talks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,8 +24,8 @@ async def test_open_channel_once_before_the_client_talks(monkeypatch: pytest.Mon
         project="demo-channel",
         credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
     )
-    assert _compat.open_channel(client, 1.0)
+    assert _compat.open_channel(client, 1.0, 5.0)
     channel = _compat.grpc_channel(client)
-    assert not _compat.open_channel(client, 1.0)  # already open: left alone
+    assert not _compat.open_channel(client, 1.0, 5.0)  # already open: left alone
     assert _compat.grpc_channel(client) is channel
     await _compat.close_channel(client)
