@@ -11,6 +11,7 @@ install everything, the ``test`` extra included
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -131,6 +132,29 @@ def test_mypy_strict(user_venv: UserVenv) -> None:
     done = user_venv.run(
         str(mypy), "--python-executable", str(user_venv.bin / "python"), "--no-incremental"
     )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+
+def test_mypy_strict_after_the_readme_editable_install(tmp_path: Path) -> None:
+    """The README installs with ``-e . --config-settings editable_mode=strict``: mypy sees it."""
+    mypy = Path(sys.executable).with_name("mypy")
+    if not mypy.exists():
+        pytest.skip("mypy is not installed (the dev extra)")
+    # A copy of the checkout: the editable install writes its link tree under ``build/``.
+    source = tmp_path / "checkout"
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=CHECKOUT, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, files.split("\0")):
+        if (CHECKOUT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(CHECKOUT / name, source / name)
+    bin_dir = make_venv(tmp_path / "venv", borrow_dependencies=True)
+    pip_install(
+        bin_dir, "--no-deps", "-e", str(source), "--config-settings", "editable_mode=strict"
+    )
+    user = UserVenv(tmp_path / "venv", write_project(tmp_path / "project"))
+    done = user.run(str(mypy), "--python-executable", str(bin_dir / "python"), "--no-incremental")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
 
