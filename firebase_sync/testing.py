@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import os
 import urllib.error
 import urllib.request
@@ -214,9 +213,11 @@ def _async_fixture(
     function: Callable[_P, AsyncIterator[_R]],
 ) -> Callable[_P, AsyncIterator[_R]]:
     """A pytest-asyncio fixture (strict and auto mode), or one that says what is missing."""
-    if importlib.util.find_spec("pytest_asyncio") is not None:
+    try:
         import pytest_asyncio
-
+    except ImportError:
+        pass
+    else:
         return pytest_asyncio.fixture(function)
 
     name = function.__name__
