@@ -45,6 +45,27 @@ if TYPE_CHECKING:
     from firebase_sync.retry import RetryPolicy
     from firebase_sync.store import Store
 
+__all__ = [
+    "EmulatorHosts",
+    "FirestoreRepositoryFactory",
+    "NotAnEmulatorError",
+    "RealtimeRepositoryFactory",
+    "async_firestore_client",
+    "clear_database",
+    "clear_firestore",
+    "emulators",
+    "eventually",
+    "firestore_client",
+    "firestore_repository",
+    "realtime_repository",
+    "rtdb_app",
+    "session_project",
+    "store",
+    "verify_database_emulator",
+    "verify_firestore_emulator",
+    "xdist_worker",
+]
+
 DATABASE_HOST_VARIABLE = "FIREBASE_DATABASE_EMULATOR_HOST"
 FIRESTORE_HOST_VARIABLE = "FIRESTORE_EMULATOR_HOST"
 _PRODUCTION_SUFFIXES = ("googleapis.com", "firebaseio.com", "firebasedatabase.app", "google.com")
