@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 import venv
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,12 +72,12 @@ def make_venv(root: Path, *, borrow_dependencies: bool) -> Path:
     # pip comes from this venv (``pip --python``): ensurepip would add ~10 s.
     venv.EnvBuilder(with_pip=False).create(root)
     if borrow_dependencies:
-        # A path entry (not a site dir: its .pth files, this checkout's editable hook among
-        # them, stay unread) so the dependencies need not be downloaded again.
-        purelib = Path(sysconfig.get_paths()["purelib"])
+        # This interpreter's site-packages as plain path entries (their .pth files, this
+        # checkout's editable install among them, stay unread): no download of dependencies.
+        borrowed = [p for p in sys.path if Path(p).name == "site-packages"]
         version = f"python{sys.version_info.major}.{sys.version_info.minor}"
         site = root / "lib" / version / "site-packages"
-        (site / "zz_borrowed_dependencies.pth").write_text(f"{purelib}\n")
+        (site / "zz_borrowed_dependencies.pth").write_text("".join(f"{p}\n" for p in borrowed))
     return root / "bin"
 
 
