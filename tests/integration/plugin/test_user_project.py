@@ -68,6 +68,11 @@ _EMULATOR_VARIABLES = (
 )
 
 
+_NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv", "build", "*.egg-info", "__pycache__", "node_modules", ".*_cache", ".hypothesis"
+)
+
+
 def make_venv(root: Path, *, borrow_dependencies: bool) -> Path:
     # pip comes from this venv (``pip --python``): ensurepip would add ~10 s.
     venv.EnvBuilder(with_pip=False).create(root)
@@ -141,13 +146,7 @@ def test_mypy_strict_after_the_readme_editable_install(tmp_path: Path) -> None:
         pytest.skip("mypy is not installed (the dev extra)")
     # A copy of the checkout: the editable install writes its link tree under ``build/``.
     source = tmp_path / "checkout"
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=CHECKOUT, capture_output=True, check=True
-    ).stdout.decode()
-    for name in filter(None, files.split("\0")):
-        if (CHECKOUT / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(CHECKOUT / name, source / name)
+    shutil.copytree(CHECKOUT, source, symlinks=True, ignore=_NOT_SOURCES)
     bin_dir = make_venv(tmp_path / "venv", borrow_dependencies=True)
     pip_install(
         bin_dir, "--no-deps", "-e", str(source), "--config-settings", "editable_mode=strict"
