@@ -34,6 +34,7 @@ import pytest
 
 from emulator.config import DEFAULT_PROJECT
 from emulator.suite import EmulatorSuite, ThreadedSuite
+from firebase_sync.rules_testing import RulesTestEnvironment
 
 if TYPE_CHECKING:
     import firebase_admin
@@ -320,7 +321,9 @@ def _anonymous_async_client(project: str, database: str | None = None) -> firest
 async def _close_async_client(client: firestore.AsyncClient) -> None:
     # AsyncClient.close() does not wait for the channel; closing it here, on the test's loop,
     # leaves no transport behind for the next test's loop.
-    await client._firestore_api.transport.grpc_channel.close()
+    from firebase_sync.adapters import _compat
+
+    await _compat.close_channel(client)
 
 
 @_async_fixture
@@ -418,3 +421,24 @@ async def eventually(
             if result:
                 return
             await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def rules_env(emulators: EmulatorHosts) -> Iterator[RulesTestEnvironment]:
+    """Security-rules testing on the session's emulators (``firebase_sync.rules_testing``):
+    load rules, act as users, assert outcomes. Data is cleared before the test and the rules
+    in force before it are put back after it."""
+    env = RulesTestEnvironment(
+        emulators.project,
+        emulators.firestore_host,
+        emulators.database_host,
+        emulators.database_namespace,
+    )
+    saved = env.current_rules()
+    clear_firestore(emulators)
+    clear_database(emulators)
+    try:
+        yield env
+    finally:
+        env.cleanup()
+        env.restore_rules(saved)

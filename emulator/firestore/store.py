@@ -17,6 +17,7 @@ from typing import Any
 
 from emulator.errors import invalid
 
+from .indexes import IndexedScope, Indexes
 from .values import Document, validate_document_name
 
 DbKey = tuple[str, str]
@@ -81,6 +82,7 @@ class Database:
     log: deque[tuple[int, str, Any | None]] = field(default_factory=deque)
     #: changes after this time are all in ``log``.
     log_floor: int = 0
+    indexes: Indexes = field(default_factory=Indexes)
 
     @property
     def root(self) -> str:
@@ -103,6 +105,7 @@ class Database:
         else:
             self.docs[name] = doc
             self.collections.setdefault(coll, {})[doc_id] = doc
+        self.indexes.on_put(name, before, doc)
         self.log.append((at, name, before))
         while len(self.log) > HISTORY_LIMIT:
             self.log_floor = self.log.popleft()[0]
@@ -137,12 +140,12 @@ class Database:
     ) -> Iterable[Any] | None:
         """Like ``scope`` but as of time ``at`` (None = now); None if history is gone."""
         if at is None:
-            return self.scope(parent, collection_id, all_descendants)
+            return IndexedScope(self, parent, collection_id, all_descendants)
         overlay = self.overlay_at(at)
         if overlay is None:
             return None
         if not overlay:
-            return self.scope(parent, collection_id, all_descendants)
+            return IndexedScope(self, parent, collection_id, all_descendants)
         out = [d for d in self.scope(parent, collection_id, all_descendants)
                if d.name not in overlay]
         prefix = parent + "/"
@@ -184,6 +187,37 @@ class Database:
                 names.add(prefix + other[len(prefix):].split("/", 1)[0])
         return names
 
+    def names_at(self, prefix: str, at: int | None) -> Iterator[str]:
+        """Names of the documents below ``prefix`` (a path ending in "/") that existed at time
+        ``at`` (None = now), in no particular order. Raises when history is gone."""
+        overlay = {} if at is None else self.overlay_at(at)
+        if overlay is None:
+            raise invalid("read_time is older than the emulator's retained history")
+        for coll, members in self.collections.items():
+            if (coll + "/").startswith(prefix):
+                for doc_id in members:
+                    name = f"{coll}/{doc_id}"
+                    if name not in overlay:
+                        yield name
+        for name, before in overlay.items():
+            if before is not None and name.startswith(prefix):
+                yield name
+
+    def child_collections_at(self, parent: str, at: int | None) -> set[str]:
+        """IDs of the collections directly under ``parent`` that held a document (at any
+        depth) at time ``at``."""
+        if at is None:
+            return self.child_collections(parent)
+        prefix = parent + "/"
+        return {name[len(prefix):].split("/", 1)[0] for name in self.names_at(prefix, at)}
+
+    def collection_members_at(self, coll: str, at: int | None) -> set[str]:
+        """``collection_members`` as of time ``at``."""
+        if at is None:
+            return self.collection_members(coll)
+        prefix = coll + "/"
+        return {prefix + name[len(prefix):].split("/", 1)[0] for name in self.names_at(prefix, at)}
+
 
 class Store:
     """All databases, the shared commit clock and the commit observers (listen engine)."""
@@ -193,8 +227,6 @@ class Store:
         self.lock = threading.RLock()
         self._dbs: dict[DbKey, Database] = {}
         self.observers: list[CommitObserver] = []
-        #: the last security rules PUT per project, stored verbatim.
-        self.rules: dict[str, object] = {}
 
     def database(self, key: DbKey) -> Database:
         db = self._dbs.get(key)
