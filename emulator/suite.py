@@ -89,7 +89,9 @@ def _create_service(name: str, project: str, config: EmulatorConfig, keepalive: 
             from emulator.firestore.server import FirestoreEmulator
         except ImportError as exc:
             raise SuiteError("the Firestore emulator is not available in this build") from exc
-        return FirestoreEmulator(project=project)
+        rules = config.firestore_rules
+        rules_text = rules.read_text(encoding="utf-8") if rules and rules.is_file() else None
+        return FirestoreEmulator(project=project, rules_text=rules_text)
     raise SuiteError(f"unknown emulator {name!r}; choose from {', '.join(SERVICES)}")
 
 

@@ -45,6 +45,7 @@ if _typing.TYPE_CHECKING:
         ConnectionLost,
         FailedPrecondition,
         FirebaseSyncError,
+        InternalError,
         InvalidArgument,
         NotFound,
         PermissionDenied,
@@ -91,6 +92,7 @@ if _typing.TYPE_CHECKING:
         where,
     )
     from .retry import (
+        Deadlines,
         RetryPolicy,
     )
     from .store import (
@@ -158,6 +160,8 @@ _EXPORTS = {
     "Resolution": ".offline",
     "ResourceExhausted": ".errors",
     "RetryPolicy": ".retry",
+    "Deadlines": ".retry",
+    "InternalError": ".errors",
     "ServiceError": ".errors",
     "Sink": ".stream",
     "Source": ".change",
@@ -201,6 +205,7 @@ __all__ = [
     "ConflictPolicy",
     "ConnectError",
     "ConnectionLost",
+    "Deadlines",
     "Document",
     "Entry",
     "Event",
@@ -214,6 +219,7 @@ __all__ = [
     "ForeignCacheFile",
     "GeoPoint",
     "Increment",
+    "InternalError",
     "InvalidArgument",
     "InvalidDocument",
     "Listener",

@@ -134,10 +134,12 @@ class Reference:
 
     @property
     def id(self) -> str:
+        """The last segment of the path: the document's id."""
         return self.path.rsplit("/", 1)[-1]
 
     @property
     def collection(self) -> str:
+        """The path of the collection holding the document."""
         return self.path.rsplit("/", 1)[0]
 
 

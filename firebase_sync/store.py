@@ -178,6 +178,7 @@ class Store(Generic[T]):
         ]
 
     def values(self, *, source: Source | None = None) -> list[T]:
+        """The values of ``items()`` (of one source, if given), in no particular order."""
         return [e.value for e in self.items(source=source)]
 
     def query(
@@ -199,6 +200,7 @@ class Store(Generic[T]):
         return result if limit is None else result[:limit]
 
     def statistics(self) -> StoreStatistics:
+        """Entries, version, batches and changes applied, lag and subscribers, as a snapshot."""
         return StoreStatistics(
             entries=self._size,
             version=self.version,
@@ -320,6 +322,7 @@ class Subscription(Generic[T]):
             await self._ready.wait()
 
     async def aclose(self) -> None:
+        """Stop receiving changes and wake a waiting consumer (idempotent)."""
         self._closed = True
         self._store._unsubscribe(self)
         self._ready.set()

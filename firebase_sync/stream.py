@@ -70,7 +70,8 @@ class Listener(Protocol[T]):
 
     source: Source
 
-    async def run(self, sink: Sink[T]) -> None: ...
+    async def run(self, sink: Sink[T]) -> None:
+        """Deliver the source's batches to ``sink`` until cancelled; raise what ends it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +141,11 @@ class Sink(Generic[T]):
         self.state = SourceState.SYNCING
 
     def synced_marker(self, *, resumed: bool, entries: int, metadata: ChangeMetadata) -> Synced:
+        """The ``Synced`` marker for this source (``resumed`` after a reconnect)."""
         return Synced(self.source, resumed, entries, metadata)
 
     def statistics(self) -> SourceStatistics:
+        """Counters and state of this source, as a snapshot."""
         error = str(self.last_error) if self.last_error is not None else None
         return SourceStatistics(
             self.source, self.state, self.events, self.batches, self.reconnects, error, self.invalid
@@ -241,9 +244,11 @@ class ChangeStream(Generic[T]):
 
     @property
     def closed(self) -> bool:
+        """Whether the stream was closed (by ``aclose()`` or leaving ``async with``)."""
         return self._closed
 
     def statistics(self) -> StreamStatistics:
+        """Delivery counters, buffer use and each source's statistics, as a snapshot."""
         return StreamStatistics(
             events_delivered=self._delivered,
             events_buffered=self._queue.qsize(),

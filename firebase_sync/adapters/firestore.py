@@ -2,13 +2,16 @@
 
 Built on ``google.cloud.firestore.AsyncClient`` (passed in, made from a firebase-admin app, or
 made from the environment: ``FIRESTORE_EMULATOR_HOST`` selects the emulator). Every call goes
-through the repository's :class:`~firebase_sync.retry.RetryPolicy`; ``create`` and batches
-holding a create are not idempotent and are re-sent only when the request never left.
-Foreign exceptions come out as :mod:`firebase_sync.errors`.
+through the repository's :class:`~firebase_sync.retry.RetryPolicy` (the client library's own
+retry is switched off, so there is one) and each attempt runs under ``deadlines.request``;
+``create`` and batches holding a create are not idempotent and are re-sent only when the
+request never left. Foreign exceptions come out as :mod:`firebase_sync.errors`, translated by
+:mod:`firebase_sync.adapters._firestore_errors`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import string
@@ -24,10 +27,12 @@ from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from .._wire.documents import dump_document, load_document, to_plain
 from ..change import Source
-from ..errors import Aborted, InvalidArgument, map_exception
+from ..errors import Aborted, InvalidArgument, TransportTimeout
 from ..models import Document
 from ..query import Filter, Op
-from ..retry import LISTENER_RECONNECT, RetryPolicy
+from ..retry import DEADLINES, LISTENER_RECONNECT, Deadlines, RetryPolicy
+from . import _firestore_channel
+from ._firestore_errors import translate
 from ._firestore_natives import from_native, is_transform, to_native
 from .firestore_query import FirestoreQuery, QuerySpec
 
@@ -59,7 +64,8 @@ def auto_id() -> str:
 class FirestoreRepository(Generic[T]):
     """Documents of one collection (or, with ``group=True``, one collection group) as ``T``.
 
-    ``retry`` governs calls; ``reconnect`` how long listeners keep trying to reconnect.
+    ``retry`` governs calls; ``reconnect`` how listeners reconnect; ``deadlines`` how long
+    each network step may take (:class:`~firebase_sync.retry.Deadlines`).
 
     Keys are document ids; in a collection group they are paths relative to the database
     root (``"shops/s1/products/p1"``), since ids alone may repeat.
@@ -76,6 +82,7 @@ class FirestoreRepository(Generic[T]):
         group: bool = False,
         retry: RetryPolicy | None = None,
         reconnect: RetryPolicy | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self._owns_client = client is None
         if client is None:
@@ -86,6 +93,9 @@ class FirestoreRepository(Generic[T]):
         self.client = client
         self.retry = retry or RetryPolicy()
         self.reconnect = reconnect or LISTENER_RECONNECT
+        self.deadlines = deadlines or DEADLINES
+        # grpc's own reconnect backoff (up to 120 s) would outlast ours after an outage.
+        _firestore_channel.prepare(client, self.reconnect.maximum)
         kind = "group:" if group else ""
         self.source = Source("firestore", f"{kind}{self.collection}")
 
@@ -100,6 +110,23 @@ class FirestoreRepository(Generic[T]):
         if self._owns_client:
             self._owns_client = False
             await self.client._firestore_api.transport.grpc_channel.close()
+
+    async def call(
+        self, fn: Callable[[], Awaitable[R]], *, idempotent: bool, path: str | None = None
+    ) -> R:
+        """``fn()`` under the retry policy, each attempt within ``deadlines.request``."""
+        return await self.retry.run(
+            fn,
+            idempotent=idempotent,
+            path=path,
+            timeout=self.deadlines.request,
+            translate=translate,
+        )
+
+    @property
+    def _rpc(self) -> dict[str, Any]:
+        """Keyword arguments for client calls: no client-side retry, our deadline."""
+        return {"retry": None, "timeout": self.deadlines.request}
 
     # -- keys and codecs ----------------------------------------------------------------------
 
@@ -118,6 +145,7 @@ class FirestoreRepository(Generic[T]):
         return path if self.group else path.rsplit("/", 1)[-1]
 
     def ref(self, key: str) -> AsyncDocumentReference:
+        """The SDK reference of document ``key`` (raises InvalidArgument for a bad key)."""
         if not key or (not self.group and "/" in key):
             raise InvalidArgument(f"invalid document key {key!r}", path=self.collection)
         return self.client.document(self.path_of(key))
@@ -142,7 +170,7 @@ class FirestoreRepository(Generic[T]):
     async def get(self, key: str) -> T | None:
         """The document ``key``, or ``None`` if it does not exist."""
         ref = self.ref(key)
-        snapshot = await self.retry.run(ref.get, idempotent=True, path=ref.path)
+        snapshot = await self.call(lambda: ref.get(**self._rpc), idempotent=True, path=ref.path)
         return self.decode(snapshot) if snapshot.exists else None
 
     async def get_many(self, keys: Iterable[str]) -> dict[str, T]:
@@ -152,9 +180,9 @@ class FirestoreRepository(Generic[T]):
             return {}
 
         async def fetch() -> list[DocumentSnapshot[Any]]:
-            return [s async for s in self.client.get_all(refs)]
+            return [s async for s in self.client.get_all(refs, **self._rpc)]
 
-        snapshots = await self.retry.run(fetch, idempotent=True, path=self.collection)
+        snapshots = await self.call(fetch, idempotent=True, path=self.collection)
         found = (self.decode(s) for s in snapshots if s.exists)
         return {document.id: document for document in found}
 
@@ -168,14 +196,16 @@ class FirestoreRepository(Generic[T]):
             document = document.model_copy(update={"id": auto_id()})
         ref = self.ref(document.id)
         data = self.encode(document)
-        await self.retry.run(lambda: ref.create(data), idempotent=False, path=ref.path)
+        await self.call(lambda: ref.create(data, **self._rpc), idempotent=False, path=ref.path)
         return document
 
     async def set(self, document: T, *, merge: bool = False) -> None:
         """Write ``document`` whole (``merge=False``) or merge its fields into the stored one."""
         ref = self.ref(document.id)
         data = self.encode(document)
-        await self.retry.run(lambda: ref.set(data, merge=merge), idempotent=True, path=ref.path)
+        await self.call(
+            lambda: ref.set(data, merge=merge, **self._rpc), idempotent=True, path=ref.path
+        )
 
     async def update(self, key: str, fields: Mapping[str, Any]) -> None:
         """Change some fields of an existing document; keys are dotted field paths.
@@ -185,12 +215,12 @@ class FirestoreRepository(Generic[T]):
         """
         ref = self.ref(key)
         data = self._encode_fields(fields, ref.path)
-        await self.retry.run(lambda: ref.update(data), idempotent=True, path=ref.path)
+        await self.call(lambda: ref.update(data, **self._rpc), idempotent=True, path=ref.path)
 
     async def delete(self, key: str) -> None:
         """Delete ``key`` (nothing happens if it does not exist)."""
         ref = self.ref(key)
-        await self.retry.run(ref.delete, idempotent=True, path=ref.path)
+        await self.call(lambda: ref.delete(**self._rpc), idempotent=True, path=ref.path)
 
     def _encode_fields(self, fields: Mapping[str, Any], path: str) -> dict[str, Any]:
         out = {}
@@ -229,7 +259,10 @@ class FirestoreRepository(Generic[T]):
 
         Reads go through the transaction; writes are buffered and committed together after
         ``body`` returns. Raises :class:`~firebase_sync.errors.Aborted` when every attempt
-        conflicted, or whatever ``body`` raises (the transaction is rolled back).
+        conflicted, or whatever ``body`` raises (the transaction is rolled back). A transient
+        failure is raised (typed, retryable) and never re-runs ``body`` by itself: the commit
+        may have been applied. The whole transaction runs within
+        ``deadlines.request * max_attempts`` (then :class:`TransportTimeout`).
         """
         transaction = self.client.transaction(max_attempts=max_attempts)
 
@@ -237,14 +270,22 @@ class FirestoreRepository(Generic[T]):
         async def run(tx: AsyncTransaction) -> R:
             return await body(FirestoreTransaction(self, tx))
 
+        limit = self.deadlines.request * max_attempts
         try:
-            return await run(transaction)
+            async with asyncio.timeout(limit) as scope:
+                return await run(transaction)
         except ValueError as exc:
             if isinstance(exc.__cause__, gexc.Aborted):
                 raise Aborted(str(exc), path=self.collection) from exc.__cause__
             raise
         except gexc.GoogleAPIError as exc:
-            raise map_exception(exc, path=self.collection) from exc
+            raise translate(exc, path=self.collection) from exc
+        except TimeoutError as exc:
+            if scope.expired():
+                raise TransportTimeout(
+                    f"the transaction did not finish within {limit:g} s", path=self.collection
+                ) from exc
+            raise
 
     # -- listening ------------------------------------------------------------------------------
 
@@ -295,6 +336,7 @@ class FirestoreBatch(Generic[T]):
         self._idempotent = True
 
     def create(self, document: T) -> T:
+        """Create ``document`` (the commit fails if it exists); an empty id gets an auto id."""
         if not document.id:
             document = document.model_copy(update={"id": auto_id()})
         self._batch.create(self.repo.ref(document.id), self.repo.encode(document))
@@ -302,18 +344,24 @@ class FirestoreBatch(Generic[T]):
         return document
 
     def set(self, document: T, *, merge: bool = False) -> None:
+        """Write ``document`` whole (or merged into the stored fields with ``merge``)."""
         self._batch.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
 
     def update(self, key: str, fields: Mapping[str, Any]) -> None:
+        """Update field paths of document ``key`` (the commit fails if it is absent)."""
         ref = self.repo.ref(key)
         self._batch.update(ref, self.repo._encode_fields(fields, ref.path))
 
     def delete(self, key: str) -> None:
+        """Delete document ``key`` (no error if absent)."""
         self._batch.delete(self.repo.ref(key))
 
     async def commit(self) -> None:
-        await self.repo.retry.run(
-            self._batch.commit, idempotent=self._idempotent, path=self.repo.collection
+        """Apply the writes atomically (retried only when every write is idempotent)."""
+        await self.repo.call(
+            lambda: self._batch.commit(**self.repo._rpc),
+            idempotent=self._idempotent,
+            path=self.repo.collection,
         )
 
     async def __aenter__(self) -> FirestoreBatch[T]:
@@ -332,21 +380,26 @@ class FirestoreTransaction(Generic[T]):
         self._tx = transaction
 
     async def get(self, key: str) -> T | None:
-        snapshot = await self.repo.ref(key).get(transaction=self._tx)
+        """Read document ``key`` inside the transaction (None if absent)."""
+        snapshot = await self.repo.ref(key).get(transaction=self._tx, **self.repo._rpc)
         return self.repo.decode(snapshot) if snapshot.exists else None
 
     def create(self, document: T) -> T:
+        """Create ``document`` (the commit fails if it exists); an empty id gets an auto id."""
         if not document.id:
             document = document.model_copy(update={"id": auto_id()})
         self._tx.create(self.repo.ref(document.id), self.repo.encode(document))
         return document
 
     def set(self, document: T, *, merge: bool = False) -> None:
+        """Write ``document`` whole (or merged into the stored fields with ``merge``)."""
         self._tx.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
 
     def update(self, key: str, fields: Mapping[str, Any]) -> None:
+        """Update field paths of document ``key`` (the commit fails if it is absent)."""
         ref = self.repo.ref(key)
         self._tx.update(ref, self.repo._encode_fields(fields, ref.path))
 
     def delete(self, key: str) -> None:
+        """Delete document ``key`` (no error if absent)."""
         self._tx.delete(self.repo.ref(key))

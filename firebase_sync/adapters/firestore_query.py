@@ -67,9 +67,11 @@ class FirestoreQuery(Generic[T]):
         return self._with(filters=(*self.spec.filters, condition))
 
     def order_by(self, field: str, *, descending: bool = False) -> FirestoreQuery[T]:
+        """Order by ``field`` (then by earlier orders' ties); descending if asked."""
         return self._with(orders=(*self.spec.orders, (field, descending)))
 
     def limit(self, count: int) -> FirestoreQuery[T]:
+        """At most the first ``count`` results."""
         return self._with(limit=count, limit_to_last=None)
 
     def limit_to_last(self, count: int) -> FirestoreQuery[T]:
@@ -81,12 +83,15 @@ class FirestoreQuery(Generic[T]):
         return self._with(start=(_cursor(values), True))
 
     def start_after(self, *values: Any) -> FirestoreQuery[T]:
+        """Start after these order-by values (or a mapping of field -> value), exclusive."""
         return self._with(start=(_cursor(values), False))
 
     def end_at(self, *values: Any) -> FirestoreQuery[T]:
+        """End at these order-by values (or a mapping of field -> value), inclusive."""
         return self._with(end=(_cursor(values), True))
 
     def end_before(self, *values: Any) -> FirestoreQuery[T]:
+        """End before these order-by values (or a mapping of field -> value), exclusive."""
         return self._with(end=(_cursor(values), False))
 
     def select(self, *fields: str) -> FirestoreQuery[T]:
@@ -137,9 +142,9 @@ class FirestoreQuery(Generic[T]):
         query = self.build()
 
         async def fetch() -> list[DocumentSnapshot[Any]]:
-            return list(await query.get())
+            return list(await query.get(retry=None, timeout=self.repo.deadlines.request))
 
-        return await self.repo.retry.run(fetch, idempotent=True, path=self.repo.collection)
+        return await self.repo.call(fetch, idempotent=True, path=self.repo.collection)
 
     async def get(self) -> list[T]:
         """The matching documents, in query order."""
@@ -155,13 +160,16 @@ class FirestoreQuery(Generic[T]):
         ]
 
     async def count(self) -> int:
+        """The number of matching documents (a server-side aggregation)."""
         return int(await self._aggregate("count", None))
 
     async def sum(self, field: str) -> int | float:
+        """The sum of ``field`` over the matching documents (non-numbers ignored; 0 if none)."""
         result = await self._aggregate("sum", field)
         return result if isinstance(result, int | float) else 0
 
     async def avg(self, field: str) -> float | None:
+        """The average of numeric ``field`` values, or None when no document has one."""
         result = await self._aggregate("avg", field)
         return None if result is None else float(result)
 
@@ -170,12 +178,13 @@ class FirestoreQuery(Generic[T]):
         aggregation: Any = query.count() if kind == "count" else getattr(query, kind)(field)
 
         async def fetch() -> Any:
-            results = await aggregation.get()
+            results = await aggregation.get(retry=None, timeout=self.repo.deadlines.request)
             return results[0][0].value
 
-        return await self.repo.retry.run(fetch, idempotent=True, path=self.repo.collection)
+        return await self.repo.call(fetch, idempotent=True, path=self.repo.collection)
 
     def listener(self) -> FirestoreListener[T]:
+        """A listener of this query's results, to merge into a ``ChangeStream``."""
         return self.repo.listener(self)
 
     def watch(

@@ -27,7 +27,8 @@ from google.cloud.firestore_v1.async_client import AsyncClient
 from google.cloud.firestore_v1.types import firestore as firestore_types
 from google.cloud.firestore_v1.types import write as write_types
 
-from ..errors import InvalidArgument, ValidationFailed, map_exception
+from ..adapters._firestore_errors import translate
+from ..errors import InvalidArgument, ValidationFailed
 from ..retry import RetryPolicy, should_retry
 from .progress import Progress, write_counted
 from .values import fields_from_json, fields_to_json
@@ -131,7 +132,7 @@ class FirestoreTransfer:
                         cursor, before = response.document.name, False
                         yield response.document
             except Exception as exc:
-                error = map_exception(exc, path=parent)
+                error = translate(exc, path=parent)
                 if received:
                     backoff.reset()  # progress was made: count only failures in a row
                 if not should_retry(error, idempotent=True) or backoff.exhausted:

@@ -20,8 +20,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
 
-FUZZ_NAMESPACE = "fuzz-seeded"
-SANDBOX_NAMESPACE = "fuzz-sandbox"
+from firebase_sync.testing import xdist_worker
+
+# one pair per xdist worker, so workers sharing an emulator never clear each other's data
+_WORKER = f"-{xdist_worker()}" if xdist_worker() else ""
+FUZZ_NAMESPACE = f"fuzz-seeded{_WORKER}"
+SANDBOX_NAMESPACE = f"fuzz-sandbox{_WORKER}"
 
 
 def budget(variable: str, default: int) -> int:

@@ -157,14 +157,17 @@ async def test_failure_is_raised_after_earlier_events_and_closes_everything() ->
         await store.wait_for(lambda s: len(s) > 5, timeout=1)
 
 
-async def test_foreign_failures_are_mapped() -> None:
+async def test_a_listener_bug_is_raised_as_internal_error() -> None:
+    """Listeners translate their wire's errors; anything untranslated is a bug."""
+
     async def failing(sink: Sink[Product]) -> None:
-        raise ConnectionResetError("reset")
+        raise KeyError("price")
 
     async with ChangeStream(Scripted(FS, failing)) as stream:
-        with pytest.raises(errors.ConnectionLost) as caught:
+        with pytest.raises(errors.InternalError) as caught:
             await anext(stream)
-    assert isinstance(caught.value.__cause__, ConnectionResetError)
+    assert isinstance(caught.value.__cause__, KeyError)
+    assert not caught.value.retryable
 
 
 async def test_reconnects_are_events_and_statistics() -> None:
