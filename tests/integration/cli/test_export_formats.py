@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,10 +21,9 @@ from typing import Any
 
 import pytest
 
+from tools.official_firestore import find_jar, unavailable_reason
+
 CLI = str(Path(sys.executable).with_name("firebase-sync"))
-JAR = Path(
-    "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
-)
 PROJECT = "demo-formats"
 
 
@@ -136,7 +134,7 @@ class Official:
             [
                 "java",
                 "-cp",
-                str(JAR),
+                str(find_jar()),
                 "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
                 "start",
                 "--host=127.0.0.1",
@@ -197,8 +195,9 @@ class Official:
 
 @pytest.fixture
 def official() -> Iterator[type[Official]]:
-    if shutil.which("java") is None or not JAR.is_file():
-        pytest.skip("the official Firestore emulator (java + its JAR) is not installed")
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"the official Firestore emulator cannot run: {reason}")
     yield Official
 
 
