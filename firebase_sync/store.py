@@ -74,7 +74,10 @@ class Store(Generic[T]):
         """Apply one snapshot's changes atomically; return those that changed anything.
 
         ``before`` of each returned change is what the store held, whatever the batch said.
+        A batch after :meth:`fail` means the store is fed again: waiters no longer see the
+        old failure.
         """
+        self._failure = None
         effective: list[Change[T]] = []
         refreshed = False
         for change in batch.changes:

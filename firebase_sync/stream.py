@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
+from ._log import logger, redact
 from .change import Batch, Change, ChangeMetadata, Event, Reconnecting, Source, Synced
-from .errors import FirebaseSyncError, map_exception
+from .errors import FirebaseSyncError, StreamClosed, map_exception
 from .store import Store
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_log = logger(__name__)
 
 
 class SourceState(StrEnum):
@@ -134,6 +136,13 @@ class Sink(Generic[T]):
         self.reconnects += 1
         self.last_error = error
         self.state = SourceState.RECONNECTING
+        _log.warning(
+            "%s: connection lost (%s), reconnecting in %.2f s (attempt %d)",
+            self.source,
+            redact(error),
+            delay,
+            attempt,
+        )
         await self._stream._put(Reconnecting(self.source, attempt, delay, error), marker=True)
 
     def syncing(self) -> None:
@@ -183,9 +192,15 @@ class ChangeStream(Generic[T]):
         self._delivered = 0
 
     def start(self) -> None:
-        """Start every listener (done by ``async with`` or the first iteration)."""
+        """Start every listener (done by ``async with`` or the first iteration).
+
+        Raises :class:`~firebase_sync.errors.StreamClosed` if the stream was closed before it
+        started: a closed stream is never reopened (make a new one).
+        """
         if self._started:
             return
+        if self._closed:
+            raise StreamClosed("the change stream was closed before it started")
         self._started = True
         for listener, sink in zip(self._listeners, self._sinks, strict=True):
             task = asyncio.get_running_loop().create_task(
@@ -276,6 +291,7 @@ class ChangeStream(Generic[T]):
                 error.__cause__ = exc
             sink.state = SourceState.FAILED
             sink.last_error = error
+            _log.error("%s: listener gave up: %s", sink.source, redact(error))
             if self._failure is None:
                 self._failure = error
             if self.store is not None:

@@ -299,7 +299,9 @@ def _anonymous_async_client(project: str, database: str | None = None) -> firest
 async def _close_async_client(client: firestore.AsyncClient) -> None:
     # AsyncClient.close() does not wait for the channel; closing it here, on the test's loop,
     # leaves no transport behind for the next test's loop.
-    await client._firestore_api.transport.grpc_channel.close()
+    from firebase_sync.adapters import _compat
+
+    await _compat.close_channel(client)
 
 
 @_async_fixture

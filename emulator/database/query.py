@@ -13,11 +13,13 @@ the nameless case). Under ``$key`` the position is the key alone.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.database.indexes import ChildIndex, node_child
 from emulator.database.ordering import OBJECT, key_order, priority_rank, value_rank
 from emulator.database.paths import Path, split_relative
 from emulator.database.values import (
@@ -68,13 +70,18 @@ class Query:
     start_after: bool = False
     end_before: bool = False
 
-    def select(self, node: Node | None) -> list[tuple[str, Node]] | None:
+    def select(
+        self, node: Node | None, index: ChildIndex | None = None
+    ) -> list[tuple[str, Node]] | None:
         """The children of ``node`` the query keeps, in query order.
 
         ``None`` means "not an object": leaves and absent nodes are returned unfiltered.
+        ``index`` (over ``node`` in this query's order) turns ranking into a bounded walk.
         """
         if not is_object(node):
             return None
+        if index is not None:
+            return self._walk(node, index)
         ranked = sorted(
             (
                 (self._index(key, child), key_order(key), key, child)
@@ -103,6 +110,23 @@ class Query:
         elif self.limit_last is not None:
             ranked = ranked[max(0, len(ranked) - self.limit_last) :] if self.limit_last else []
         return [(key, child) for _, _, key, child in ranked]
+
+    def _walk(self, node: Node | None, index: ChildIndex) -> list[tuple[str, Node]]:
+        low = None if isinstance(self.start, _Unbounded) else (self._bound(self.start),)
+        # Every key order sorts below (2,): the bound takes all entries whose index is <= end.
+        high = None if isinstance(self.end, _Unbounded) else (self._bound(self.end), (2,))
+        if self.limit_last is not None:
+            walk = index.entries.irange(low, high, inclusive=(True, False), reverse=True)
+            picked = list(itertools.islice(walk, self.limit_last))
+            picked.reverse()
+        else:
+            walk = index.entries.irange(low, high, inclusive=(True, False))
+            picked = list(itertools.islice(walk, self.limit_first))
+        return [(key, node_child(node, key)) for _, _, key in picked]
+
+    def rank(self, key: str, node: Node) -> tuple[Any, ...]:
+        """The index value of child ``key`` (``node``) under this query's order."""
+        return self._index(key, node)
 
     def _index(self, key: str, node: Node) -> tuple[Any, ...]:
         if self.order_by == KEY:

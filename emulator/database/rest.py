@@ -298,11 +298,13 @@ class RestApi:
         with self.state.lock:
             tree = self.state.tree(ns)
             node = tree.node(path)
-            tag = tree.etag(path)
+            # Hashing the whole node is O(size): only when the request asks for the ETag.
+            wants_tag = options.want_etag or options.if_none_match is not None
+            tag = tree.etag(path) if wants_tag else ""
             if is_priority:
                 value: Json = tree.priority(path)
             else:
-                selected = query.select(node) if query else None
+                selected = tree.select(path, query) if query else None
                 if selected is None:
                     if options.shallow:
                         value = shallow(node)
@@ -315,7 +317,7 @@ class RestApi:
                 else:
                     value = render_selection(node, selected)
         headers = {}
-        if options.want_etag or options.if_none_match is not None:
+        if wants_tag:
             headers["ETag"] = tag
             if options.if_none_match == tag:
                 return web.Response(status=304, headers=headers)

@@ -190,7 +190,7 @@ class DatabaseState:
         # window), so such listeners always get their whole new result as put "/".
         assert listener.query is not None
         node = tree.node(listener.path)
-        value = render_selection(node, listener.query.select(node))
+        value = render_selection(node, tree.select(listener.path, listener.query))
         text = canonical(value)
         if force or text != listener.last_sent:
             listener.last_sent = text

@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from emulator.database.indexes import ChildIndexes
 from emulator.database.paths import Path, check_depth, split_relative
+from emulator.database.query import Query
 from emulator.database.values import (
     Json,
     Node,
@@ -61,6 +63,8 @@ class Tree:
     def __init__(self, clock_ms: Callable[[], int]) -> None:
         self._root: Node | None = None
         self._clock_ms = clock_ms
+        #: sorted child indexes that queries walk (``indexes.py``), kept current by ``_put``.
+        self.indexes = ChildIndexes()
 
     # ------------------------------------------------------------------------- reads
 
@@ -178,11 +182,18 @@ class Tree:
     def replace_root(self, root: Node | None) -> None:
         """Install an already-normalised root (import, reset)."""
         self._root = root
+        self.indexes.clear()
 
     # ------------------------------------------------------------------------- internals
 
     def _put(self, path: Path, node: Node | None) -> None:
         self._root = _put(self._root, path, node)
+        self.indexes.on_write(path, self.node)
+
+    def select(self, path: Path, query: Query) -> list[tuple[str, Node]] | None:
+        """``query.select`` on the node at ``path``, walking an index when it pays."""
+        node = self.node(path)
+        return query.select(node, self.indexes.for_query(path, query, node))
 
 
 def _put(current: Node | None, path: Path, node: Node | None) -> Node | None:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from google.api_core import exceptions as gexc
+from google.cloud.firestore_v1 import Increment as ClientIncrement
 from google.cloud.firestore_v1 import async_transaction
 from google.cloud.firestore_v1.async_client import AsyncClient
 from google.cloud.firestore_v1.async_document import AsyncDocumentReference
@@ -26,14 +27,14 @@ from google.cloud.firestore_v1.async_transaction import AsyncTransaction
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from .._wire.documents import dump_document, load_document, to_plain
+from .._wire.firestore_values import from_client, is_transform, to_client
 from ..change import Source
 from ..errors import Aborted, InvalidArgument, TransportTimeout
-from ..models import Document
+from ..models import Document, Increment
 from ..query import Filter, Op
 from ..retry import DEADLINES, LISTENER_RECONNECT, Deadlines, RetryPolicy
-from . import _firestore_channel
+from . import _compat, _firestore_channel
 from ._firestore_errors import translate
-from ._firestore_natives import from_native, is_transform, to_native
 from .firestore_query import FirestoreQuery, QuerySpec
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class FirestoreRepository(Generic[T]):
         """Close the client's channel if the repository made the client (idempotent)."""
         if self._owns_client:
             self._owns_client = False
-            await self.client._firestore_api.transport.grpc_channel.close()
+            await _compat.close_channel(self.client)
 
     async def call(
         self, fn: Callable[[], Awaitable[R]], *, idempotent: bool, path: str | None = None
@@ -133,8 +134,15 @@ class FirestoreRepository(Generic[T]):
     @property
     def database_name(self) -> str:
         """``projects/P/databases/D``."""
-        name: str = self.client._database_string
-        return name
+        return _compat.database_name(self.client)
+
+    @property
+    def query_parent(self) -> str:
+        """The resource name the repository's queries run under: the database's documents
+        root, or the document holding the collection."""
+        root = f"{self.database_name}/documents"
+        parent = "" if self.group else self.collection.rpartition("/")[0]
+        return f"{root}/{parent}" if parent else root
 
     def path_of(self, key: str) -> str:
         """Document path (relative to the database root) for ``key``."""
@@ -153,12 +161,12 @@ class FirestoreRepository(Generic[T]):
     def encode(self, document: T) -> dict[str, Any]:
         """The client-ready data for ``document`` (raises ValidationFailed)."""
         path = self.path_of(document.id) if document.id else self.collection
-        return to_native(dump_document(document, path=path), self.client)  # type: ignore[no-any-return]
+        return to_client(dump_document(document, path=path), self.client)  # type: ignore[no-any-return]
 
     def decode(self, snapshot: DocumentSnapshot[Any]) -> T:
         """``T`` from a client snapshot (raises ValidationFailed naming the document)."""
         path = snapshot.reference.path
-        data = from_native(snapshot.to_dict() or {})
+        data = from_client(snapshot.to_dict() or {})
         return load_document(self.model, self.key_of(path), data, path=path)
 
     def _no_group(self, operation: str) -> None:
@@ -210,12 +218,16 @@ class FirestoreRepository(Generic[T]):
     async def update(self, key: str, fields: Mapping[str, Any]) -> None:
         """Change some fields of an existing document; keys are dotted field paths.
 
-        Values may be server transforms (``DELETE_FIELD``, ``Increment``...). Raises
+        Values may be server transforms: :class:`~firebase_sync.models.Increment`, or the
+        client library's (``DELETE_FIELD``, ``ArrayUnion``...); an update holding an
+        increment is re-sent only when the request never left. Raises
         :class:`~firebase_sync.errors.NotFound` if the document does not exist.
         """
         ref = self.ref(key)
         data = self._encode_fields(fields, ref.path)
-        await self.call(lambda: ref.update(data, **self._rpc), idempotent=True, path=ref.path)
+        await self.call(
+            lambda: ref.update(data, **self._rpc), idempotent=_idempotent(fields), path=ref.path
+        )
 
     async def delete(self, key: str) -> None:
         """Delete ``key`` (nothing happens if it does not exist)."""
@@ -225,11 +237,8 @@ class FirestoreRepository(Generic[T]):
     def _encode_fields(self, fields: Mapping[str, Any], path: str) -> dict[str, Any]:
         out = {}
         for field, value in fields.items():
-            if is_transform(value):
-                out[field] = value
-            else:
-                plain = to_plain(value, path=path, field=field)
-                out[field] = to_native(plain, self.client)
+            plain = value if is_transform(value) else to_plain(value, path=path, field=field)
+            out[field] = to_client(plain, self.client)
         return out
 
     # -- queries, batches, transactions ------------------------------------------------------
@@ -275,8 +284,9 @@ class FirestoreRepository(Generic[T]):
             async with asyncio.timeout(limit) as scope:
                 return await run(transaction)
         except ValueError as exc:
-            if isinstance(exc.__cause__, gexc.Aborted):
-                raise Aborted(str(exc), path=self.collection) from exc.__cause__
+            conflict = _compat.transaction_conflict(exc)
+            if conflict is not None:
+                raise Aborted(str(exc), path=self.collection) from conflict
             raise
         except gexc.GoogleAPIError as exc:
             raise translate(exc, path=self.collection) from exc
@@ -327,39 +337,48 @@ def _client_for(app: firebase_admin.App | None, database: str | None) -> AsyncCl
     return AsyncClient(**options)
 
 
-class FirestoreBatch(Generic[T]):
-    """Writes committed atomically on leaving ``async with`` (dropped if the block raises)."""
+class _Writes(Generic[T]):
+    """The writes a batch and a transaction share: queued on ``writer``, sent together."""
 
-    def __init__(self, repo: FirestoreRepository[T]) -> None:
+    def __init__(self, repo: FirestoreRepository[T], writer: Any) -> None:
         self.repo = repo
-        self._batch = repo.client.batch()
+        self._writer = writer
+        #: false once a write is not safe to send twice (a create, an increment)
         self._idempotent = True
 
     def create(self, document: T) -> T:
-        """Create ``document`` (the commit fails if it exists); an empty id gets an auto id."""
+        """Create ``document`` (an empty ``id`` gets a random one); returns it with its id."""
         if not document.id:
             document = document.model_copy(update={"id": auto_id()})
-        self._batch.create(self.repo.ref(document.id), self.repo.encode(document))
+        self._writer.create(self.repo.ref(document.id), self.repo.encode(document))
         self._idempotent = False
         return document
 
     def set(self, document: T, *, merge: bool = False) -> None:
-        """Write ``document`` whole (or merged into the stored fields with ``merge``)."""
-        self._batch.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
+        """Write ``document`` whole, or merge its fields into the stored one."""
+        self._writer.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
 
     def update(self, key: str, fields: Mapping[str, Any]) -> None:
-        """Update field paths of document ``key`` (the commit fails if it is absent)."""
+        """Change some fields of an existing document (dotted paths; transforms allowed)."""
         ref = self.repo.ref(key)
-        self._batch.update(ref, self.repo._encode_fields(fields, ref.path))
+        self._writer.update(ref, self.repo._encode_fields(fields, ref.path))
+        self._idempotent = self._idempotent and _idempotent(fields)
 
     def delete(self, key: str) -> None:
-        """Delete document ``key`` (no error if absent)."""
-        self._batch.delete(self.repo.ref(key))
+        """Delete ``key``."""
+        self._writer.delete(self.repo.ref(key))
+
+
+class FirestoreBatch(_Writes[T]):
+    """Writes committed atomically on leaving ``async with`` (dropped if the block raises)."""
+
+    def __init__(self, repo: FirestoreRepository[T]) -> None:
+        super().__init__(repo, repo.client.batch())
 
     async def commit(self) -> None:
-        """Apply the writes atomically (retried only when every write is idempotent)."""
+        """Send the writes in one atomic commit (re-sent only when that is safe)."""
         await self.repo.call(
-            lambda: self._batch.commit(**self.repo._rpc),
+            lambda: self._writer.commit(**self.repo._rpc),
             idempotent=self._idempotent,
             path=self.repo.collection,
         )
@@ -372,34 +391,18 @@ class FirestoreBatch(Generic[T]):
             await self.commit()
 
 
-class FirestoreTransaction(Generic[T]):
+class FirestoreTransaction(_Writes[T]):
     """Reads and buffered writes inside :meth:`FirestoreRepository.transaction`."""
 
     def __init__(self, repo: FirestoreRepository[T], transaction: AsyncTransaction) -> None:
-        self.repo = repo
-        self._tx = transaction
+        super().__init__(repo, transaction)
 
     async def get(self, key: str) -> T | None:
-        """Read document ``key`` inside the transaction (None if absent)."""
-        snapshot = await self.repo.ref(key).get(transaction=self._tx, **self.repo._rpc)
+        """The document ``key`` as the transaction reads it, or ``None``."""
+        snapshot = await self.repo.ref(key).get(transaction=self._writer, **self.repo._rpc)
         return self.repo.decode(snapshot) if snapshot.exists else None
 
-    def create(self, document: T) -> T:
-        """Create ``document`` (the commit fails if it exists); an empty id gets an auto id."""
-        if not document.id:
-            document = document.model_copy(update={"id": auto_id()})
-        self._tx.create(self.repo.ref(document.id), self.repo.encode(document))
-        return document
 
-    def set(self, document: T, *, merge: bool = False) -> None:
-        """Write ``document`` whole (or merged into the stored fields with ``merge``)."""
-        self._tx.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
-
-    def update(self, key: str, fields: Mapping[str, Any]) -> None:
-        """Update field paths of document ``key`` (the commit fails if it is absent)."""
-        ref = self.repo.ref(key)
-        self._tx.update(ref, self.repo._encode_fields(fields, ref.path))
-
-    def delete(self, key: str) -> None:
-        """Delete document ``key`` (no error if absent)."""
-        self._tx.delete(self.repo.ref(key))
+def _idempotent(fields: Mapping[str, Any]) -> bool:
+    """False when an update holds an increment: applied twice, it counts twice."""
+    return not any(isinstance(value, Increment | ClientIncrement) for value in fields.values())

@@ -51,6 +51,7 @@ from ..errors import (
 )
 from ..models import Document
 from ..retry import keep_listening
+from . import _compat
 from ._firestore_errors import translate
 
 if TYPE_CHECKING:
@@ -101,28 +102,32 @@ class FirestoreListener(Generic[T]):
         self.machine.resume_from(resume_token, read_time, names)
         self.view = dict(view)
 
+    @property
+    def resume_point(self) -> tuple[bytes | None, dt.datetime | None]:
+        """The resume token and read time of the last consistent snapshot delivered."""
+        return self.machine.resume_token, self.machine.read_time
+
     def _request(self, resume_token: bytes | None) -> Any:
-        built = self.query.build()
-        parent, _ = built._parent._parent_info()
         return listen_request(
             self.repo.database_name,
-            parent,
-            built._to_protobuf(),
+            self.repo.query_parent,
+            _compat.structured_query(self.query.build()),
             target_id=DEFAULT_TARGET_ID,
             resume_token=resume_token,
         )
 
     def _open(self) -> grpc.aio.StreamStreamCall:
         client = self.repo.client
-        channel: grpc.aio.Channel = client._firestore_api.transport.grpc_channel
-        method = channel.stream_stream(
+        method = _compat.grpc_channel(client).stream_stream(
             _LISTEN_METHOD,
             request_serializer=lambda request: request.SerializeToString(),
             response_deserializer=ListenResponsePb.FromString,
         )
         # wait_for_ready: while the channel reconnects, the call waits for it (within the
         # first-byte deadline) instead of failing at once, so it opens as soon as it can.
-        call: grpc.aio.StreamStreamCall = method(metadata=client._rpc_metadata, wait_for_ready=True)
+        call: grpc.aio.StreamStreamCall = method(
+            metadata=_compat.rpc_metadata(client), wait_for_ready=True
+        )
         return call
 
     async def run(self, sink: Sink[T]) -> None:
@@ -227,7 +232,7 @@ class FirestoreListener(Generic[T]):
         before = self.view.get(key)
         after = None
         if delta.document is not None:
-            data = decode_fields(delta.document.fields, database=self.repo.database_name)
+            data = decode_fields(delta.document.fields, database=self.repo.database_name, path=path)
             # Raises ValidationFailed before the view changes: it keeps the last valid value.
             after = load_document(self.repo.model, key, data, path=path)
             self.view[key] = after

@@ -15,10 +15,11 @@ from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.base_query import And, BaseFilter, FieldFilter, Or
 
 from .._wire.documents import to_plain
+from .._wire.firestore_values import from_client, to_client
 from ..errors import InvalidArgument
 from ..models import Document
 from ..query import AnyOf, Filter, Op, Where
-from ._firestore_natives import from_native, to_native
+from . import _compat
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -110,7 +111,7 @@ class FirestoreQuery(Generic[T]):
         if repo.group:
             query = repo.client.collection_group(repo.collection)
         else:
-            query = repo.client.collection(repo.collection)._query()
+            query = _compat.as_query(repo.client.collection(repo.collection))
         for condition in self.spec.filters:
             query = query.where(filter=self._filter(condition))
         for field, descending in self.spec.orders:
@@ -121,11 +122,11 @@ class FirestoreQuery(Generic[T]):
             query = query.limit_to_last(self.spec.limit_to_last)
         if self.spec.start is not None:
             values, inclusive = self.spec.start
-            values = to_native(values, repo.client)
+            values = to_client(values, repo.client)
             query = query.start_at(values) if inclusive else query.start_after(values)
         if self.spec.end is not None:
             values, inclusive = self.spec.end
-            values = to_native(values, repo.client)
+            values = to_client(values, repo.client)
             query = query.end_at(values) if inclusive else query.end_before(values)
         if self.spec.select is not None:
             query = query.select(list(self.spec.select))
@@ -133,7 +134,7 @@ class FirestoreQuery(Generic[T]):
 
     def _filter(self, condition: Filter) -> BaseFilter:
         if isinstance(condition, Where):
-            value = to_native(to_plain(condition.value, field=condition.field), self.repo.client)
+            value = to_client(to_plain(condition.value, field=condition.field), self.repo.client)
             return FieldFilter(condition.field, condition.op, value)
         parts = [self._filter(part) for part in condition.filters]
         return Or(parts) if isinstance(condition, AnyOf) else And(parts)
@@ -155,7 +156,7 @@ class FirestoreQuery(Generic[T]):
     async def get_fields(self) -> list[dict[str, Any]]:
         """The matching documents as plain field dicts (with ``"id"``), for projections."""
         return [
-            {"id": self.repo.key_of(s.reference.path), **from_native(s.to_dict() or {})}
+            {"id": self.repo.key_of(s.reference.path), **from_client(s.to_dict() or {})}
             for s in await self._snapshots()
         ]
 

@@ -25,7 +25,7 @@ from .._wire.rtdb_json import encode_value, restore_for_model, split_path, valid
 from .._wire.rtdb_order import RtdbQuerySpec, evaluate
 from ..change import Source
 from ..errors import AlreadyExists, FailedPrecondition, InvalidArgument, ProtocolError
-from ..models import Document
+from ..models import Document, Increment
 from ..retry import LISTENER_RECONNECT, Deadlines, RetryPolicy
 from ._rtdb_http import Response, RtdbEndpoint
 
@@ -160,18 +160,25 @@ class RealtimeRepository(Generic[T]):
         )
 
     async def update(self, key: str, fields: Mapping[str, Any]) -> None:
-        """Write some fields of a child; keys are dotted (or slashed) paths, ``None`` deletes."""
+        """Write some fields of a child; keys are dotted (or slashed) paths, ``None`` deletes,
+        an :class:`~firebase_sync.models.Increment` adds on the server (and makes the update
+        one that is re-sent only when the request never left)."""
         path = self.child_path(key)
-        body = {}
+        body: dict[str, Any] = {}
+        idempotent = True
         for field, value in fields.items():
             segments = [s for s in field.replace(".", "/").split("/") if s]
             for segment in segments:
                 validate_key(segment, path=path, field=field)
+            if isinstance(value, Increment):
+                body["/".join(segments)] = {".sv": {"increment": value.by}}
+                idempotent = False
+                continue
             plain = to_plain(value, path=path, field=field)
             body["/".join(segments)] = encode_value(plain, path=path, field=field)
         await self.retry.run(
             lambda: self.endpoint.request("PATCH", path, params=_SILENT, body=body),
-            idempotent=True,
+            idempotent=idempotent,
             path=path,
         )
 

@@ -25,6 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from firebase_sync.adapters import _compat
 from firebase_sync.adapters._rtdb_http import RtdbEndpoint
 from firebase_sync.cli.data import run_with_deadline
 from firebase_sync.cli.options import plural
@@ -113,7 +114,7 @@ async def _transfers(
             yield firestore, rtdb
         finally:
             if client is not None:
-                await client._firestore_api.transport.grpc_channel.close()
+                await _compat.close_channel(client)
             if endpoint is not None:
                 await endpoint.aclose()
 

@@ -28,10 +28,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+from .._log import logger, redact
 from ..adapters.firestore import FirestoreRepository
 from ..adapters.realtime import RealtimeRepository
 from ..errors import (
@@ -52,8 +54,9 @@ from ..store import Store
 from ..stream import ChangeStream
 from .cache import LocalCache, PendingWrite
 from .errors import WriteConflict
-from .listener import OfflineListener
+from .listener import OfflineListener, ServerListener
 from .ops import UNKNOWN, WriteOp, apply_op, decode_entry, encode_entry
+from .overlay import OverlaySubscriber, PendingWrites
 from .replay import (
     ConflictHandler,
     ConflictPolicy,
@@ -75,6 +78,7 @@ __all__ = [
 ]
 
 T = TypeVar("T", bound=Document)
+_log = logger(__name__)
 QueueMode = Literal["auto", "always"]
 
 #: Replays never give up on a transient failure: waits grow from 0.1 s to 5 s, then stay.
@@ -166,10 +170,8 @@ class OfflineRepository(Generic[T]):
             if isinstance(repo, FirestoreRepository)
             else RealtimeTarget(repo, timeout=timeout)
         )
-        self._queued: dict[str, list[PendingWrite]] = {}
-        for write in cache.pending(self.source_id):
-            self._queued.setdefault(write.key, []).append(write)
-        self._listeners: list[OfflineListener[T]] = []
+        self._pending = PendingWrites(cache.pending(self.source_id))
+        self._subscribers: list[OverlaySubscriber[T]] = []
         self._waiters: dict[str, asyncio.Future[bool]] = {}
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -216,9 +218,9 @@ class OfflineRepository(Generic[T]):
             value = None if local is None else encode_entry(local, path=self._path(op.key))
             base = {"value": value}
         write = self.cache.enqueue(self.source_id, op.key, op.kind, op.data, base)
-        self._queued.setdefault(op.key, []).append(write)
-        for listener in list(self._listeners):
-            await listener.local_changed(op.key)
+        self._pending.add(write)
+        for subscriber in list(self._subscribers):
+            await subscriber.local_changed(op.key)
         self.start()
         self._wakeup.set()
         if self.queue == "always" or not self.online:
@@ -232,16 +234,16 @@ class OfflineRepository(Generic[T]):
 
     def _local_value(self, key: str) -> tuple[bool, Any]:
         """Whether the local value of ``key`` is known, and that value (queued writes in)."""
-        for listener in self._listeners:
-            if listener.known:
-                return True, listener.desired(key)[0]
+        for subscriber in self._subscribers:
+            if subscriber.overlay.known:
+                return True, subscriber.overlay.desired(key)[0]
         if self.cache.resume_state(self.source_id) is None:
             return False, None
         text = self.cache.entry(self.source_id, key)
         value: Any = None
         if text is not None:
             value = decode_entry(self.model, key, text, path=self._path(key))
-        for write in self._queued.get(key, []):
+        for write in self._pending.of(key):
             op = WriteOp(write.op, write.key, write.data)  # type: ignore[arg-type]
             value = apply_op(self.model, None if value is UNKNOWN else value, op)
         return True, value
@@ -252,6 +254,23 @@ class OfflineRepository(Generic[T]):
         return f"{self.repo.path.rstrip('/')}/{key}" if key else self.repo.path
 
     # -- listening ------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> PendingWrites:
+        """The writes of this source not settled yet (read them; the repository changes them)."""
+        return self._pending
+
+    def server_listener(self) -> ServerListener[T]:
+        """A listener of the wrapped repository (the server side of :meth:`listener`)."""
+        return self.repo.listener()
+
+    def subscribe(self, subscriber: OverlaySubscriber[T]) -> None:
+        """Report queued and settled writes to ``subscriber`` (an offline listener)."""
+        self._subscribers.append(subscriber)
+
+    def unsubscribe(self, subscriber: OverlaySubscriber[T]) -> None:
+        if subscriber in self._subscribers:
+            self._subscribers.remove(subscriber)
 
     def listener(self, store: Store[T] | None = None) -> OfflineListener[T]:
         """A listener of the whole source, served from the cache first; pass the ``store``
@@ -330,10 +349,21 @@ class OfflineRepository(Generic[T]):
                     self._stopped_by_bug(error)
                     raise error from exc
                 if not isinstance(error, DEFINITIVE):
+                    # WARNING when the backend goes away; each later retry only at INFO.
+                    _log.log(
+                        logging.WARNING if self.online else logging.INFO,
+                        "%s: replay of write %s failed, retrying: %s",
+                        self.source,
+                        write.write_id,
+                        redact(error),
+                    )
                     self._went_offline()
                     self.cache.record_attempt(write.write_id, failure_reason(error))
                     await backoff.wait()
                     continue
+                _log.error(
+                    "%s: write %s failed for good: %s", self.source, write.write_id, redact(error)
+                )
                 self.cache.fail(write.write_id, failure_reason(error))
                 if isinstance(error, WriteConflict):
                     self._conflicts += 1
@@ -354,8 +384,8 @@ class OfflineRepository(Generic[T]):
             await self._settled(write, outcome, replayed.value)
 
     def _writing(self, write: PendingWrite, value: Any) -> None:
-        for listener in list(self._listeners):
-            listener.writing(write, value)
+        for subscriber in list(self._subscribers):
+            subscriber.overlay.writing(write, value)
 
     def _stopped_by_bug(self, error: InternalError) -> None:
         self._bug = error
@@ -373,10 +403,7 @@ class OfflineRepository(Generic[T]):
     async def _settled(
         self, write: PendingWrite, result: Outcome | FirebaseSyncError, stored: Any = UNKNOWN
     ) -> None:
-        queued = self._queued.get(write.key, [])
-        self._queued[write.key] = [w for w in queued if w.write_id != write.write_id]
-        if not self._queued[write.key]:
-            del self._queued[write.key]
+        self._pending.remove(write)
         waiter = self._waiters.get(write.write_id)
         if waiter is not None and not waiter.done():
             if isinstance(result, FirebaseSyncError):
@@ -384,8 +411,9 @@ class OfflineRepository(Generic[T]):
             else:
                 waiter.set_result(result is not Outcome.DROPPED)
         applied = result in (Outcome.APPLIED, Outcome.ALREADY_APPLIED)
-        for listener in list(self._listeners):
-            await listener.settled(write, applied=applied, stored=stored)
+        for subscriber in list(self._subscribers):
+            subscriber.overlay.settled(write, applied=applied, stored=stored)
+            await subscriber.local_changed(write.key)
 
     def statistics(self) -> OfflineStatistics:
         """Pending-write queue figures and replay counters, as a snapshot."""

@@ -22,16 +22,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, 
 from contextlib import aclosing
 from typing import Any
 
-import grpc
 from google.cloud.firestore_v1.async_client import AsyncClient
 from google.cloud.firestore_v1.types import firestore as firestore_types
 from google.cloud.firestore_v1.types import write as write_types
 
+from .._wire.firestore_values import fields_from_json, fields_to_json
+from ..adapters import _compat
 from ..adapters._firestore_errors import translate
 from ..errors import InvalidArgument, ValidationFailed
 from ..retry import RetryPolicy, should_retry
 from .progress import Progress, write_counted
-from .values import fields_from_json, fields_to_json
 
 __all__ = ["FirestoreTransfer"]
 
@@ -68,11 +68,11 @@ class FirestoreTransfer:
         self.page_size = page_size
         self.retry = retry or RetryPolicy()
         self.commits_in_flight = commits_in_flight
-        self.database: str = client._database_string
+        self.database = _compat.database_name(client)
         self.root = f"{self.database}/documents"
 
     def _method(self, name: str, response: Any, *, stream: bool = False) -> Any:
-        channel: grpc.aio.Channel = self.client._firestore_api.transport.grpc_channel
+        channel = _compat.grpc_channel(self.client)
         factory = channel.unary_stream if stream else channel.unary_unary
         return factory(
             _SERVICE + name,
@@ -82,7 +82,7 @@ class FirestoreTransfer:
 
     async def _call(self, name: str, request: Any, response: Any, path: str) -> Any:
         method = self._method(name, response)
-        metadata = self.client._rpc_metadata
+        metadata = _compat.rpc_metadata(self.client)
         return await self.retry.run(
             lambda: method(request, metadata=metadata, timeout=120), idempotent=True, path=path
         )

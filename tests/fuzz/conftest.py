@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from fuzz_support import SEED
 
 from firebase_sync.testing import EmulatorHosts
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the seed of the randomized ``ci`` fuzz runs, so any run can be replayed."""
+    terminalreporter.write_line(f"fuzz seed: {SEED} (replay with FUZZ_SEED={SEED})")
 
 
 @pytest.fixture(scope="module")

@@ -231,6 +231,18 @@ async def test_aclose_is_idempotent_and_leaves_no_task() -> None:
         await anext(stream)
 
 
+async def test_a_stream_closed_before_it_started_is_never_started() -> None:
+    before = asyncio.all_tasks()
+    stream = ChangeStream(Scripted(FS, sends(batch(FS, ("a", 1)))))
+    await stream.aclose()
+    with pytest.raises(errors.StreamClosed):
+        async with stream:
+            pass
+    with pytest.raises(errors.StreamClosed):
+        aiter(stream)
+    assert asyncio.all_tasks() == before
+
+
 async def test_cancelled_consumer_loses_no_event() -> None:
     gate = asyncio.Event()
 
