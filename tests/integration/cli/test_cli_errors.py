@@ -128,7 +128,8 @@ def test_silent_backend_hits_the_deadline(tmp_path: Path, black_hole: str) -> No
     )
     line = _one_line_error(result)
     assert time.monotonic() - started < 15
-    assert "no answer within 1 s" in line
+    # our deadline, or the kit's own connect deadline when it fires first
+    assert "no answer within 1 s" in line or "ConnectError" in line
 
 
 @pytest.mark.parametrize(
