@@ -197,12 +197,12 @@ def test_hub_exports_on_request(config: Path, tmp_path: Path) -> None:
             except urllib.error.HTTPError as error:
                 return error.code
         print(post(json.dumps({{"path": {str(target)!r}}}).encode()))
-        print(post(b"not json"), post(b"{{}}"))
+        print(post(b"not json"), post(b"{{}}"), post(b'{{"path": "x", "targets": "database"}}'))
         """,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "200" in lines and "400 400" in lines
+    assert "200" in lines and "400 400 400" in lines
     metadata = json.loads((target / "firebase-export-metadata.json").read_text())
     assert set(metadata) >= {"version", "database", "firestore"}
     assert json.loads((target / "database_export" / "demo-hub.json").read_text()) == {

@@ -132,6 +132,9 @@ def test_emulators_export_and_bare_export_on_exit(config: Path, tmp_path: Path) 
     done = subprocess.run([{CLI!r}, "emulators:export", {str(snapshot)!r}],
                           capture_output=True, text=True)
     print(done.stdout)
+    absent = subprocess.run([{CLI!r}, "emulators:export", "other", "--only", "firestore"],
+                            capture_output=True, text=True)
+    print("absent:", absent.returncode, absent.stderr.strip())
     sys.exit(done.returncode)
     """
     # first run: --import names a directory that does not exist yet, as firebase-tools allows
@@ -158,6 +161,7 @@ def test_emulators_export_and_bare_export_on_exit(config: Path, tmp_path: Path) 
     )
     assert first.returncode == 0, first.stderr
     assert "Export complete" in first.stdout
+    assert "absent: 1 Error: not running: firestore" in first.stdout
     for directory in (snapshot, data):
         exported = directory / "database_export" / f"{PROJECT}-default-rtdb.json"
         assert json.loads(exported.read_text()) == {"a": {"b": 1}}
