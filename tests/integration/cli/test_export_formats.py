@@ -246,6 +246,13 @@ def test_official_export_is_imported_by_ours(
     bare = _exec(config, DUMP, "--only", "firestore", "--import", str(layout / "firestore_export"))
     assert bare.returncode == 0, bare.stderr
     _check(_dump(bare.stdout))
+    # an export of another project (a teammate's, production's) is loaded into ours
+    elsewhere = DUMP.replace(f'project="{PROJECT}"', 'project="demo-elsewhere"')
+    moved = _exec(
+        config, elsewhere, "--only", "firestore", "--import", str(layout), "-P", "demo-elsewhere"
+    )
+    assert moved.returncode == 0, moved.stderr
+    _check(_dump(moved.stdout))
 
 
 def test_our_export_is_imported_by_the_official_emulator(
