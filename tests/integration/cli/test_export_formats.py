@@ -73,6 +73,12 @@ client.document("products/p1").set({
 client.document("products/p1/reviews/r1").set({"stars": 5})
 client.document("ghost/g1/sub/s1").set({"x": "y"})
 client.document("users/u1").set({"name": "Ann"})
+# enough data to cross the format's 32 KiB blocks, and one record spanning several
+batch = client.batch()
+for i in range(300):
+    batch.set(client.document(f"bulk/b{i:03}"), {"i": i, "pad": "x" * 200})
+batch.commit()
+client.document("big/one").set({"blob": b"\x01" * 100_000})
 """.replace("PROJECT", PROJECT)
 
 DUMP = """
@@ -90,12 +96,9 @@ def plain(v):
     if hasattr(v, "path"): return "ref:" + v.path
     return v
 out = {}
-def walk(coll):
-    for ref in coll.list_documents():
-        snap = ref.get()
-        if snap.exists: out[ref.path] = plain(snap.to_dict())
-        for sub in ref.collections(): walk(sub)
-for coll in client.collections(): walk(coll)
+for coll in client.collections():  # each collection with every descendant, one query
+    for snap in coll.recursive().stream():
+        out[snap.reference.path] = plain(snap.to_dict())
 print("DUMP " + json.dumps(out, sort_keys=True))
 """.replace("PROJECT", PROJECT)
 
@@ -106,7 +109,14 @@ def _dump(stdout: str) -> dict[str, Any]:
     return data
 
 
-EXPECTED_PATHS = {"products/p1", "products/p1/reviews/r1", "ghost/g1/sub/s1", "users/u1"}
+EXPECTED_PATHS = {
+    "products/p1",
+    "products/p1/reviews/r1",
+    "ghost/g1/sub/s1",
+    "users/u1",
+    "big/one",
+    *(f"bulk/b{i:03}" for i in range(300)),
+}
 
 
 def _check(dump: dict[str, Any]) -> None:
@@ -123,6 +133,8 @@ def _check(dump: dict[str, Any]) -> None:
     assert p1["empty"] == [] and p1["t"] is True and p1["n"] is None
     assert p1["long"] == "é" * 2000
     assert dump["products/p1/reviews/r1"] == {"stars": 5}
+    assert dump["bulk/b123"] == {"i": 123, "pad": "x" * 200}
+    assert dump["big/one"] == {"blob": ("01" * 100_000)}
 
 
 class Official:
