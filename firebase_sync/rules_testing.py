@@ -86,6 +86,7 @@ class RulesTestContext:
 
     @property
     def is_admin(self) -> bool:
+        """Whether this context bypasses the rules."""
         return self.token == ADMIN_TOKEN
 
     def firestore(self) -> firestore.Client:
@@ -165,6 +166,7 @@ class RulesTestEnvironment:
 
     @property
     def database_url(self) -> str:
+        """The emulator URL of the test namespace, for firebase-admin's ``databaseURL``."""
         return f"http://{self.database_host}?ns={self.database_namespace}"
 
     # ---------------------------------------------------------------------------------- rules

@@ -31,7 +31,12 @@ from firebase_sync.cli.targets import (
     parse_json_argument,
     parse_scalar,
 )
-from firebase_sync.errors import FirebaseSyncError, map_exception
+from firebase_sync.errors import (
+    ConnectError,
+    FirebaseSyncError,
+    TransportTimeout,
+    map_exception,
+)
 from firebase_sync.query import Op, where
 
 R = TypeVar("R")
@@ -62,13 +67,19 @@ def run_with_deadline(work: Callable[[], Awaitable[R]], timeout: float | None) -
         async with asyncio.timeout(timeout):
             return await work()
 
+    silent = (
+        f"no answer within {timeout or 0:g} s: the backend is unreachable or too slow "
+        f"(raise --timeout to wait longer)"
+    )
     try:
         return asyncio.run(bounded())
-    except TimeoutError as exc:
-        raise click.ClickException(
-            f"no answer within {timeout or 0:g} s: the backend is unreachable or too slow "
-            f"(raise --timeout to wait longer)"
-        ) from exc
+    except (TimeoutError, TransportTimeout) as exc:
+        raise click.ClickException(silent) from exc
+    except ConnectError as exc:
+        # a peer that accepts but never speaks HTTP/2 is a silent backend, not a refusal
+        if "timed out" in str(exc):
+            raise click.ClickException(silent) from exc
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
     except FirebaseSyncError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 

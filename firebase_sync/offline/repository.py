@@ -269,6 +269,7 @@ class OfflineRepository(Generic[T]):
         self._subscribers.append(subscriber)
 
     def unsubscribe(self, subscriber: OverlaySubscriber[T]) -> None:
+        """Stop sending pending-write changes to ``subscriber`` (idempotent)."""
         if subscriber in self._subscribers:
             self._subscribers.remove(subscriber)
 

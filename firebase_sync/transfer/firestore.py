@@ -124,7 +124,9 @@ class FirestoreTransfer:
         method = self._method("RunQuery", _RunQueryResponse, stream=True)
         while True:
             received = 0
-            call = method(self._query(parent, cursor, before), metadata=self.client._rpc_metadata)
+            call = method(
+                self._query(parent, cursor, before), metadata=_compat.rpc_metadata(self.client)
+            )
             try:
                 async for response in call:
                     if response.HasField("document"):

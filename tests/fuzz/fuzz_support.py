@@ -6,7 +6,8 @@ after, and no function-scoped fixture is re-used across examples.
 
 Budgets. Each fuzz test runs twice over: a ``ci`` variant with a small budget and a random seed
 (printed in the test's output and the session summary; set ``FUZZ_SEED`` to replay a run), and
-a ``full`` variant under the ``slow`` marker, derandomized, with the full budget:
+a ``full`` variant under the ``slow`` marker (skipped unless selected: ``pytest -m slow
+tests/fuzz``), derandomized, with the full budget:
 ``FUZZ_EXAMPLES`` (default 10,000 requests per emulator) and ``FUZZ_RAW_EXAMPLES`` (default 500
 raw-socket HTTP messages). ``FUZZ_CI_EXAMPLES`` (default 1,000) and ``FUZZ_CI_RAW_EXAMPLES``
 (default 200) set the ``ci`` budgets.

@@ -22,7 +22,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fuzz_support import budget, fuzz_settings
+from fuzz_support import SEED as FUZZ_SEED
+from fuzz_support import Budget, budget, fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -160,11 +161,11 @@ def cases(draw: st.DrawFn) -> tuple[list[str], bool]:
     return ([announced, *pieces] if announced == str(count) else [announced]), True
 
 
-def generate(examples: int) -> list[tuple[list[str], bool]]:
-    """Enough generated cases to hold ``examples`` frames."""
+def generate(examples: int, seed: int | None = FUZZ_SEED) -> list[tuple[list[str], bool]]:
+    """Enough generated cases to hold ``examples`` frames (``seed`` None: derandomized)."""
     out: list[tuple[list[str], bool]] = []
 
-    @fuzz_settings(examples)
+    @fuzz_settings(Budget(examples, seed))
     @given(cases())
     def collect(case: tuple[list[str], bool]) -> None:
         out.append(case)
