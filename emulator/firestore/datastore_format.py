@@ -101,7 +101,7 @@ def decode_records(data: bytes) -> Iterator[bytes]:
 VARINT, FIXED64, BYTES, START_GROUP, END_GROUP, FIXED32 = 0, 1, 2, 3, 4, 5
 
 
-def _varint(value: int) -> bytes:
+def _encode_varint(value: int) -> bytes:
     value &= 0xFFFFFFFFFFFFFFFF
     out = bytearray()
     while True:
@@ -112,6 +112,16 @@ def _varint(value: int) -> bytes:
         else:
             out.append(byte)
             return bytes(out)
+
+
+# Keys, lengths and small numbers are nearly all below 2**14: encode those once.
+_SMALL_VARINTS = [_encode_varint(n) for n in range(1 << 14)]
+
+
+def _varint(value: int) -> bytes:
+    if 0 <= value < 1 << 14:
+        return _SMALL_VARINTS[value]
+    return _encode_varint(value)
 
 
 def _key(field: int, wire: int) -> bytes:
@@ -135,6 +145,8 @@ def _group(field: int, body: bytes) -> bytes:
 
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    if pos < len(data) and data[pos] < 0x80:  # the common one-byte case
+        return data[pos], pos + 1
     result = shift = 0
     while True:
         if pos >= len(data) or shift > 63:

