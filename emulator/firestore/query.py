@@ -171,7 +171,8 @@ def compile_query(parent: str, sq: Any) -> Query:
     predicate = None
     if sq.HasField("where"):
         if _count_not_equal(sq.where) > 1:
-            raise invalid("a query can have at most one != or not-in filter")
+            raise invalid("Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or "
+                          "'IS_NOT_NULL' filter allowed per query.")
         predicate = _compile_filter(sq.where, inequality_fields, parent)
     orders: list[tuple[FieldPath, int]] = []
     for o in sq.order_by:
@@ -244,10 +245,12 @@ def _name_value(v: Any, parent: str) -> Any:
 
 
 def _count_not_equal(f: Any) -> int:
-    """How many NOT_EQUAL / NOT_IN field filters the filter tree holds."""
+    """How many NOT_EQUAL / NOT_IN / IS_NOT_NAN / IS_NOT_NULL filters the tree holds."""
     k = f.WhichOneof("filter_type")
     if k == "composite_filter":
         return sum(_count_not_equal(sub) for sub in f.composite_filter.filters)
+    if k == "unary_filter":
+        return int(f.unary_filter.op in (IS_NOT_NAN, IS_NOT_NULL))
     return int(k == "field_filter" and f.field_filter.op in (NEQ, NOT_IN))
 
 
@@ -351,11 +354,12 @@ def _need_array(target: Any, op: int) -> list[Any]:
     values = list(target.array_value.values)
     if not values:
         raise invalid("IN, NOT_IN and ARRAY_CONTAINS_ANY filters need a non-empty array")
+    # The official emulator's wording.
     if op == NOT_IN and len(values) > MAX_NOT_IN:
-        raise invalid(f"NOT_IN filters support at most {MAX_NOT_IN} values")
+        raise invalid(f"'NOT_IN' supports up to {MAX_NOT_IN} comparison values.")
     if len(values) > MAX_DISJUNCTIONS:
-        raise invalid(f"IN and ARRAY_CONTAINS_ANY filters support at most {MAX_DISJUNCTIONS} "
-                      "values (the disjunction limit)")
+        name = "IN" if op == IN else "ARRAY_CONTAINS_ANY"
+        raise invalid(f"'{name}' supports up to {MAX_DISJUNCTIONS} comparison values.")
     return values
 
 
