@@ -173,6 +173,9 @@ def compile_query(parent: str, sq: Any) -> Query:
         if _count_not_equal(sq.where) > 1:
             raise invalid("Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or "
                           "'IS_NOT_NULL' filter allowed per query.")
+        if _uses_not_in_with_disjunction(sq.where):
+            raise invalid("'NOT_IN' cannot be used in the same query with 'IN', "
+                          "'ARRAY_CONTAINS_ANY' or 'OR'.")
         predicate = _compile_filter(sq.where, inequality_fields, parent)
     orders: list[tuple[FieldPath, int]] = []
     for o in sq.order_by:
@@ -187,6 +190,8 @@ def compile_query(parent: str, sq: Any) -> Query:
         orders.append((path, last))
     if NAME not in {p for p, _ in orders}:
         orders.append((NAME, last))
+    elif orders[-1][0] != NAME:  # explicit, or followed by an inequality field's implicit order
+        raise invalid("order by clause cannot contain more fields after the key")
     start = _cursor(sq.start_at, orders, parent) if sq.HasField("start_at") else None
     end = _cursor(sq.end_at, orders, parent) if sq.HasField("end_at") else None
     if sq.offset < 0:
@@ -242,6 +247,24 @@ def _name_value(v: Any, parent: str) -> Any:
     if not rel or len(rel) % 2 or not all(rel):
         raise invalid(f"__name__ value {ref!r} is not a document in database {root!r}")
     return out
+
+
+def _filter_kinds(f: Any, into: set[int | str]) -> set[int | str]:
+    """Field filter operators in the tree, plus "OR" when it holds a disjunction."""
+    k = f.WhichOneof("filter_type")
+    if k == "composite_filter":
+        if f.composite_filter.op == 2:
+            into.add("OR")
+        for sub in f.composite_filter.filters:
+            _filter_kinds(sub, into)
+    elif k == "field_filter":
+        into.add(f.field_filter.op)
+    return into
+
+
+def _uses_not_in_with_disjunction(f: Any) -> bool:
+    kinds = _filter_kinds(f, set())
+    return NOT_IN in kinds and bool(kinds & {IN, ARRAY_CONTAINS_ANY, "OR"})
 
 
 def _count_not_equal(f: Any) -> int:

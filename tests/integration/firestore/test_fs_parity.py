@@ -129,3 +129,36 @@ def test_duplicate_aggregation_aliases_name_the_alias(firestore_client: firestor
     with pytest.raises(gexc.InvalidArgument,
                        match="Aggregation aliases contain duplicate alias: total"):
         coll.count(alias="total").sum("a", alias="total").get()
+
+
+# Found by the differential fuzzer (tests/fuzz/test_fuzz_firestore_differential.py).
+
+
+def test_nothing_may_be_ordered_after_the_key(firestore_client: firestore.Client) -> None:
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": 1})
+    key = FieldPath.document_id()
+    with pytest.raises(gexc.InvalidArgument, match="more fields after the key"):
+        list(coll.order_by(key).order_by("a").stream())
+    # an inequality field's implicit order would follow the explicit key order
+    with pytest.raises(gexc.InvalidArgument, match="more fields after the key"):
+        list(coll.where(filter=FieldFilter("a", ">", 0)).order_by(key).stream())
+    assert [d.id for d in coll.order_by("a").order_by(key).stream()] == ["d"]
+
+
+def test_not_in_cannot_be_combined_with_in_or_a_disjunction(
+    firestore_client: firestore.Client,
+) -> None:
+    from google.cloud.firestore_v1.base_query import Or
+
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": 1, "b": [1]})
+    not_in = FieldFilter("a", "not-in", [2])
+    for other in (FieldFilter("b", "in", [[1]]), FieldFilter("b", "array_contains_any", [1])):
+        with pytest.raises(gexc.InvalidArgument, match="'NOT_IN' cannot be used"):
+            list(coll.where(filter=not_in).where(filter=other).stream())
+    with pytest.raises(gexc.InvalidArgument, match="'NOT_IN' cannot be used"):
+        list(coll.where(filter=Or([not_in, FieldFilter("a", "==", 3)])).stream())
+    assert [d.id for d in coll.where(filter=not_in).stream()] == ["d"]
