@@ -22,8 +22,16 @@ FIELDS = ("a", "b", "c", "m.x", "arr")
 COLLECTIONS = ("items", "other")
 IDS = ("d0", "d1", "d2", "d3", "d4", "d5")
 FIELD_OPS = (
-    "LESS_THAN", "LESS_THAN_OR_EQUAL", "GREATER_THAN", "GREATER_THAN_OR_EQUAL", "EQUAL",
-    "NOT_EQUAL", "ARRAY_CONTAINS", "IN", "ARRAY_CONTAINS_ANY", "NOT_IN",
+    "LESS_THAN",
+    "LESS_THAN_OR_EQUAL",
+    "GREATER_THAN",
+    "GREATER_THAN_OR_EQUAL",
+    "EQUAL",
+    "NOT_EQUAL",
+    "ARRAY_CONTAINS",
+    "IN",
+    "ARRAY_CONTAINS_ANY",
+    "NOT_IN",
 )
 UNARY_OPS = ("IS_NAN", "IS_NULL", "IS_NOT_NAN", "IS_NOT_NULL")
 
@@ -40,6 +48,7 @@ class Op:
 
 
 # ---------------------------------------------------------------- values
+
 
 def _ints() -> st.SearchStrategy[int]:
     return st.one_of(st.integers(-3, 3), st.integers(-(2**63), 2**63 - 1))
@@ -64,7 +73,8 @@ def _timestamps() -> st.SearchStrategy[str]:
     # microsecond precision: what both emulators keep
     return st.builds(
         lambda s, us: f"{_iso(s)}.{us:06d}Z",
-        st.integers(0, 4_102_444_799), st.integers(0, 999_999),
+        st.integers(0, 4_102_444_799),
+        st.integers(0, 999_999),
     )
 
 
@@ -82,11 +92,13 @@ def scalar_values() -> st.SearchStrategy[dict[str, Any]]:
         _doubles().map(lambda d: {"doubleValue": _json_double(d)}),
         _timestamps().map(lambda t: {"timestampValue": t}),
         st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=6).map(
-            lambda s: {"stringValue": s}),
+            lambda s: {"stringValue": s}
+        ),
         st.binary(max_size=6).map(lambda b: {"bytesValue": base64.b64encode(b).decode()}),
         st.sampled_from(IDS).map(lambda i: {"referenceValue": "{root}/items/" + i}),
         st.tuples(st.floats(-90, 90), st.floats(-180, 180)).map(
-            lambda g: {"geoPointValue": {"latitude": g[0], "longitude": g[1]}}),
+            lambda g: {"geoPointValue": {"latitude": g[0], "longitude": g[1]}}
+        ),
     )
 
 
@@ -95,10 +107,12 @@ def values(depth: int = 2) -> st.SearchStrategy[dict[str, Any]]:
         return scalar_values()
     inner = values(depth - 1)
     return st.one_of(
-        scalar_values(), scalar_values(),
+        scalar_values(),
+        scalar_values(),
         st.lists(inner, max_size=3).map(lambda v: {"arrayValue": {"values": v}}),
         st.dictionaries(st.sampled_from(("x", "y", "k")), inner, max_size=2).map(
-            lambda f: {"mapValue": {"fields": f}}),
+            lambda f: {"mapValue": {"fields": f}}
+        ),
     )
 
 
@@ -127,6 +141,7 @@ def seed_documents(draw: st.DrawFn) -> dict[str, dict[str, Any]]:
 
 # ---------------------------------------------------------------- writes
 
+
 def _field_path(path: str) -> str:
     return path
 
@@ -135,15 +150,23 @@ def _field_path(path: str) -> str:
 def transforms(draw: st.DrawFn) -> list[dict[str, Any]]:
     out = []
     for path in draw(st.lists(st.sampled_from(("a", "b", "n")), max_size=2, unique=True)):
-        kind = draw(st.sampled_from(("increment", "maximum", "minimum", "appendMissingElements",
-                                     "removeAllFromArray")))
+        kind = draw(
+            st.sampled_from(
+                ("increment", "maximum", "minimum", "appendMissingElements", "removeAllFromArray")
+            )
+        )
         if kind in ("increment", "maximum", "minimum"):
-            operand = draw(st.one_of(_ints().map(lambda i: {"integerValue": str(i)}),
-                                     _doubles().map(lambda d: {"doubleValue": _json_double(d)})))
+            operand = draw(
+                st.one_of(
+                    _ints().map(lambda i: {"integerValue": str(i)}),
+                    _doubles().map(lambda d: {"doubleValue": _json_double(d)}),
+                )
+            )
             out.append({"fieldPath": path, kind: operand})
         else:
-            out.append({"fieldPath": path,
-                        kind: {"values": draw(st.lists(scalar_values(), max_size=3))}})
+            out.append(
+                {"fieldPath": path, kind: {"values": draw(st.lists(scalar_values(), max_size=3))}}
+            )
     return out
 
 
@@ -158,15 +181,17 @@ def write_ops(draw: st.DrawFn) -> Op:
     else:
         write = {"update": {"name": name, "fields": draw(document_fields())}}
         if kind == "update":
-            paths = draw(st.lists(st.sampled_from(FIELDS + ("zz",)), min_size=1, max_size=3,
-                                  unique=True))
+            paths = draw(
+                st.lists(st.sampled_from(FIELDS + ("zz",)), min_size=1, max_size=3, unique=True)
+            )
             write["updateMask"] = {"fieldPaths": paths}
         found = draw(transforms())
         if found:
             write["updateTransforms"] = found
     precondition = None
-    which = draw(st.sampled_from(("none", "none", "exists", "missing", "current", "stale",
-                                  "newer")))
+    which = draw(
+        st.sampled_from(("none", "none", "exists", "missing", "current", "stale", "newer"))
+    )
     if which == "exists":
         write["currentDocument"] = {"exists": True}
     elif which == "missing":
@@ -178,16 +203,17 @@ def write_ops(draw: st.DrawFn) -> Op:
 
 # ---------------------------------------------------------------- queries
 
+
 @st.composite
 def field_filters(draw: st.DrawFn) -> dict[str, Any]:
     path = draw(st.sampled_from(FIELDS))
     if draw(st.integers(0, 4)) == 0:
-        return {"unaryFilter": {"op": draw(st.sampled_from(UNARY_OPS)),
-                                "field": {"fieldPath": path}}}
+        return {
+            "unaryFilter": {"op": draw(st.sampled_from(UNARY_OPS)), "field": {"fieldPath": path}}
+        }
     op = draw(st.sampled_from(FIELD_OPS))
     if op in ("IN", "NOT_IN", "ARRAY_CONTAINS_ANY"):
-        value = {"arrayValue": {"values": draw(st.lists(scalar_values(), min_size=1,
-                                                        max_size=3))}}
+        value = {"arrayValue": {"values": draw(st.lists(scalar_values(), min_size=1, max_size=3))}}
     else:
         value = draw(scalar_values())
     return {"fieldFilter": {"field": {"fieldPath": path}, "op": op, "value": value}}
@@ -197,10 +223,12 @@ def filters(depth: int = 2) -> st.SearchStrategy[dict[str, Any]]:
     if depth <= 0:
         return field_filters()
     return st.one_of(
-        field_filters(), field_filters(),
+        field_filters(),
+        field_filters(),
         st.builds(
             lambda op, subs: {"compositeFilter": {"op": op, "filters": subs}},
-            st.sampled_from(("AND", "OR")), st.lists(filters(depth - 1), min_size=1, max_size=3),
+            st.sampled_from(("AND", "OR")),
+            st.lists(filters(depth - 1), min_size=1, max_size=3),
         ),
     )
 
@@ -213,13 +241,17 @@ def structured_queries(draw: st.DrawFn) -> dict[str, Any]:
         q["where"] = draw(filters())
     orders = draw(st.lists(st.sampled_from(FIELDS + ("__name__",)), max_size=2, unique=True))
     if orders:
-        q["orderBy"] = [{"field": {"fieldPath": p},
-                         "direction": draw(st.sampled_from(("ASCENDING", "DESCENDING")))}
-                        for p in orders]
+        q["orderBy"] = [
+            {
+                "field": {"fieldPath": p},
+                "direction": draw(st.sampled_from(("ASCENDING", "DESCENDING"))),
+            }
+            for p in orders
+        ]
         for bound in ("startAt", "endAt"):
             if draw(st.integers(0, 3)) == 0:
                 cursor_values = []
-                for p in orders[:draw(st.integers(1, len(orders)))]:
+                for p in orders[: draw(st.integers(1, len(orders)))]:
                     if p == "__name__":
                         ref = "{root}/items/" + draw(st.sampled_from(IDS))
                         cursor_values.append({"referenceValue": ref})
@@ -231,8 +263,14 @@ def structured_queries(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         q["limit"] = draw(st.integers(0, 4))
     if draw(st.integers(0, 3)) == 0:
-        q["select"] = {"fields": [{"fieldPath": p} for p in draw(
-            st.lists(st.sampled_from(FIELDS + ("__name__",)), max_size=2, unique=True))]}
+        q["select"] = {
+            "fields": [
+                {"fieldPath": p}
+                for p in draw(
+                    st.lists(st.sampled_from(FIELDS + ("__name__",)), max_size=2, unique=True)
+                )
+            ]
+        }
     return q
 
 
@@ -254,8 +292,13 @@ def aggregation_ops(draw: st.DrawFn) -> Op:
         else:
             agg[kind] = {"field": {"fieldPath": draw(st.sampled_from(("a", "b", "m.x")))}}
         aggs.append(agg)
-    return Op("RunAggregationQuery", {"parent": "{root}", "structuredAggregationQuery": {
-        "structuredQuery": q, "aggregations": aggs}})
+    return Op(
+        "RunAggregationQuery",
+        {
+            "parent": "{root}",
+            "structuredAggregationQuery": {"structuredQuery": q, "aggregations": aggs},
+        },
+    )
 
 
 # ---------------------------------------------------------------- malformed requests
@@ -266,20 +309,43 @@ _BAD_QUERY_PARTS: tuple[dict[str, Any], ...] = (
     {"from": []},
     {"from": [{"collectionId": "a/b"}]},
     {"where": {"fieldFilter": {"field": {"fieldPath": "a"}, "op": "EQUAL"}}},
-    {"where": {"fieldFilter": {"field": {"fieldPath": "a"}, "op": "IN",
-                               "value": {"integerValue": "1"}}}},
-    {"where": {"fieldFilter": {"field": {"fieldPath": "a"}, "op": "IN",
-                               "value": {"arrayValue": {}}}}},
-    {"where": {"fieldFilter": {"field": {"fieldPath": ""}, "op": "EQUAL",
-                               "value": {"integerValue": "1"}}}},
-    {"where": {"fieldFilter": {"field": {"fieldPath": "a..b"}, "op": "EQUAL",
-                               "value": {"integerValue": "1"}}}},
+    {
+        "where": {
+            "fieldFilter": {"field": {"fieldPath": "a"}, "op": "IN", "value": {"integerValue": "1"}}
+        }
+    },
+    {
+        "where": {
+            "fieldFilter": {"field": {"fieldPath": "a"}, "op": "IN", "value": {"arrayValue": {}}}
+        }
+    },
+    {
+        "where": {
+            "fieldFilter": {
+                "field": {"fieldPath": ""},
+                "op": "EQUAL",
+                "value": {"integerValue": "1"},
+            }
+        }
+    },
+    {
+        "where": {
+            "fieldFilter": {
+                "field": {"fieldPath": "a..b"},
+                "op": "EQUAL",
+                "value": {"integerValue": "1"},
+            }
+        }
+    },
     {"where": {"unaryFilter": {"field": {"fieldPath": "a"}}}},
     {"where": {"compositeFilter": {"op": "AND", "filters": []}}},
     {"orderBy": [{"field": {"fieldPath": "a"}}, {"field": {"fieldPath": "a"}}]},
-    {"orderBy": [{"field": {"fieldPath": "a"}}],
-     "startAt": {"values": [{"integerValue": "1"}, {"integerValue": "2"},
-                            {"integerValue": "3"}]}},
+    {
+        "orderBy": [{"field": {"fieldPath": "a"}}],
+        "startAt": {
+            "values": [{"integerValue": "1"}, {"integerValue": "2"}, {"integerValue": "3"}]
+        },
+    },
     {"startAt": {"values": [{"integerValue": "1"}]}},
 )
 
@@ -293,33 +359,52 @@ def malformed_ops(draw: st.DrawFn) -> Op:
         return Op("RunQuery", {"parent": "{root}", "structuredQuery": q})
     if kind == "aggregation":
         q = {"from": [{"collectionId": "items"}]}
-        aggs = draw(st.sampled_from((
-            [],
-            [{"alias": "x", "count": {}}, {"alias": "x", "count": {}}],
-            [{"alias": "x", "count": {"upTo": "0"}}],
-            [{"alias": "x"}],
-            [{"alias": "x", "sum": {"field": {"fieldPath": ""}}}],
-            [{"alias": f"a{i}", "count": {}} for i in range(6)],
-        )))
-        return Op("RunAggregationQuery", {"parent": "{root}", "structuredAggregationQuery": {
-            "structuredQuery": q, "aggregations": aggs}})
+        aggs = draw(
+            st.sampled_from(
+                (
+                    [],
+                    [{"alias": "x", "count": {}}, {"alias": "x", "count": {}}],
+                    [{"alias": "x", "count": {"upTo": "0"}}],
+                    [{"alias": "x"}],
+                    [{"alias": "x", "sum": {"field": {"fieldPath": ""}}}],
+                    [{"alias": f"a{i}", "count": {}} for i in range(6)],
+                )
+            )
+        )
+        return Op(
+            "RunAggregationQuery",
+            {
+                "parent": "{root}",
+                "structuredAggregationQuery": {"structuredQuery": q, "aggregations": aggs},
+            },
+        )
     if kind == "write":
-        write = draw(st.sampled_from((
-            {"update": {"name": "{root}/items", "fields": {}}},
-            {"update": {"name": "{root}/items/d0/x", "fields": {}}},
-            {"update": {"name": "{root}/items/d0", "fields": {"a": {}}}},
-            {"update": {"name": "{root}/items/d0", "fields": {}},
-             "updateMask": {"fieldPaths": ["a..b"]}},
-            {"update": {"name": "{root}/items/d0", "fields": {}},
-             "updateTransforms": [{"fieldPath": "n"}]},
-            {"delete": "{root}/items"},
-            {},
-        )))
+        write = draw(
+            st.sampled_from(
+                (
+                    {"update": {"name": "{root}/items", "fields": {}}},
+                    {"update": {"name": "{root}/items/d0/x", "fields": {}}},
+                    {"update": {"name": "{root}/items/d0", "fields": {"a": {}}}},
+                    {
+                        "update": {"name": "{root}/items/d0", "fields": {}},
+                        "updateMask": {"fieldPaths": ["a..b"]},
+                    },
+                    {
+                        "update": {"name": "{root}/items/d0", "fields": {}},
+                        "updateTransforms": [{"fieldPath": "n"}],
+                    },
+                    {"delete": "{root}/items"},
+                    {},
+                )
+            )
+        )
         return Op("Commit", {"database": "{db}", "writes": [write]})
-    parent = draw(st.sampled_from(("{root}/items", "{root}/items/d0/x/y/z", "projects/p",
-                                   "{root}/items/d0")))
-    return Op("RunQuery", {"parent": parent,
-                           "structuredQuery": {"from": [{"collectionId": "items"}]}})
+    parent = draw(
+        st.sampled_from(("{root}/items", "{root}/items/d0/x/y/z", "projects/p", "{root}/items/d0"))
+    )
+    return Op(
+        "RunQuery", {"parent": parent, "structuredQuery": {"from": [{"collectionId": "items"}]}}
+    )
 
 
 def operations() -> st.SearchStrategy[Op]:

@@ -51,8 +51,7 @@ def test_list_documents_at_a_read_time_with_missing_parents(
 
     # list_documents asks for show_missing: missing parents are listed too
     assert {d.id for d in coll.list_documents(read_time=first_time)} == {first.id}
-    assert {d.id for d in coll.list_documents(read_time=middle)} == {
-        first.id, "parent", "later"}
+    assert {d.id for d in coll.list_documents(read_time=middle)} == {first.id, "parent", "later"}
     assert {d.id for d in coll.list_documents()} == {"parent", "later", "last"}
 
 
@@ -64,8 +63,9 @@ def test_precondition_newer_than_the_stored_version_is_invalid(
     ref = db.document("pre/doc")
     stored = ref.create({"n": 1}).update_time
     newer = db.write_option(last_update_time=_datetime_to_pb_timestamp(stored + shift))
-    older = db.write_option(last_update_time=_datetime_to_pb_timestamp(
-        stored - datetime.timedelta(microseconds=1)))
+    older = db.write_option(
+        last_update_time=_datetime_to_pb_timestamp(stored - datetime.timedelta(microseconds=1))
+    )
     with pytest.raises(gexc.InvalidArgument):
         ref.update({"n": 2}, option=newer)
     with pytest.raises(gexc.InvalidArgument):
@@ -83,10 +83,14 @@ def scores(firestore_client: firestore.Client) -> Any:
     coll = firestore_client.collection("scores")
     batch = firestore_client.batch()
     docs: dict[str, dict[str, Any]] = {
-        "d1": {"a": 5, "x": 1}, "d2": {"a": 1, "x": 2, "b": 10},
-        "d3": {"a": "text", "x": 3, "b": 1}, "d4": {"x": 4, "b": 2},
-        "d5": {"a": None, "x": 5}, "d6": {"a": 3.5, "x": 6, "b": 7},
-        "d7": {"a": 2, "x": 0}, "d8": {"a": True, "x": 9},
+        "d1": {"a": 5, "x": 1},
+        "d2": {"a": 1, "x": 2, "b": 10},
+        "d3": {"a": "text", "x": 3, "b": 1},
+        "d4": {"x": 4, "b": 2},
+        "d5": {"a": None, "x": 5},
+        "d6": {"a": 3.5, "x": 6, "b": 7},
+        "d7": {"a": 2, "x": 0},
+        "d8": {"a": True, "x": 9},
     }
     for doc_id, data in docs.items():
         batch.set(coll.document(doc_id), data)
@@ -108,12 +112,12 @@ def test_sum_and_avg_read_only_documents_holding_the_field_ordered_by_it(scores:
     assert values(scores.count(alias="n")) == {"n": 8}
     assert values(scores.offset(1).limit(2).sum("a", alias="s")) == {"s": 1}
     # both fields present (d2, d3, d6), ordered by the first aggregated field
-    assert values(scores.limit(2).sum("a", alias="s").sum("b", alias="t")) == {
-        "s": 4.5, "t": 17}
+    assert values(scores.limit(2).sum("a", alias="s").sum("b", alias="t")) == {"s": 4.5, "t": 17}
     # the query's own orders (explicit, then inequality fields) come first
     assert values(scores.order_by("x").limit(2).sum("a", alias="s")) == {"s": 7}
     assert values(scores.order_by("a", direction="DESCENDING").limit(2).sum("a", alias="s")) == {
-        "s": 5}
+        "s": 5
+    }
     ranged = scores.where(filter=FieldFilter("x", ">=", 2)).limit(2)
     assert values(ranged.sum("a", alias="s")) == {"s": 1}
 
@@ -126,8 +130,9 @@ def test_an_empty_aggregation_list_is_invalid(firestore_client: firestore.Client
 
 def test_duplicate_aggregation_aliases_name_the_alias(firestore_client: firestore.Client) -> None:
     coll = firestore_client.collection("c")
-    with pytest.raises(gexc.InvalidArgument,
-                       match="Aggregation aliases contain duplicate alias: total"):
+    with pytest.raises(
+        gexc.InvalidArgument, match="Aggregation aliases contain duplicate alias: total"
+    ):
         coll.count(alias="total").sum("a", alias="total").get()
 
 
