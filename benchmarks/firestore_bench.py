@@ -147,6 +147,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20, help="500-write batches")
     parser.add_argument("--no-official", action="store_true")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     reason = "--no-official" if args.no_official else official_available()
     if reason:
         print(f"official emulator: not measured ({reason})")

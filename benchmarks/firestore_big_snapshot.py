@@ -325,6 +325,7 @@ def main() -> None:
         "--no-official", action="store_true", help="skip the official emulator's baseline"
     )
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     emulator = in_process_emulator if args.in_process else separate_emulator
     where = "in this process" if args.in_process else "in its own process"
     with emulator() as (host, pid):
