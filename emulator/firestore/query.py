@@ -192,8 +192,10 @@ def compile_query(parent: str, sq: Any) -> Query:
         orders.append((NAME, last))
     elif orders[-1][0] != NAME:  # explicit, or followed by an inequality field's implicit order
         raise invalid("order by clause cannot contain more fields after the key")
-    start = _cursor(sq.start_at, orders, parent) if sq.HasField("start_at") else None
-    end = _cursor(sq.end_at, orders, parent) if sq.HasField("end_at") else None
+    # Cursor values match the explicit orders only (implicit ones cannot be given values).
+    explicit = orders[:len(sq.order_by)]
+    start = _cursor(sq.start_at, explicit, parent) if sq.HasField("start_at") else None
+    end = _cursor(sq.end_at, explicit, parent) if sq.HasField("end_at") else None
     if sq.offset < 0:
         raise invalid("offset must be non-negative")
     limit = None
@@ -220,7 +222,7 @@ def compile_query(parent: str, sq: Any) -> Query:
 
 def _cursor(c: Any, orders: list[tuple[FieldPath, int]], parent: str) -> Cursor:
     if len(c.values) > len(orders):
-        raise invalid("too many cursor values for the query's ordering")
+        raise invalid("Cursor has too many values.")
     values = []
     for v, (path, _) in zip(c.values, orders, strict=False):
         if path == NAME:

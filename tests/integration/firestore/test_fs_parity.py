@@ -167,3 +167,35 @@ def test_not_in_cannot_be_combined_with_in_or_a_disjunction(
     with pytest.raises(gexc.InvalidArgument, match="'NOT_IN' cannot be used"):
         list(coll.where(filter=Or([not_in, FieldFilter("a", "==", 3)])).stream())
     assert [d.id for d in coll.where(filter=not_in).stream()] == ["d"]
+
+
+def test_cursor_values_match_the_explicit_orders_only(firestore_client: firestore.Client) -> None:
+    from google.cloud.firestore_v1.types import firestore as fs
+    from google.cloud.firestore_v1.types import query as q
+
+    db = firestore_client
+    db.document("c/d").set({"a": 2})
+    root = f"projects/{db.project}/databases/(default)/documents"
+
+    def run(**query: Any) -> list[Any]:
+        request = fs.RunQueryRequest(
+            parent=root,
+            structured_query=q.StructuredQuery(
+                from_=[q.StructuredQuery.CollectionSelector(collection_id="c")], **query
+            ),
+        )
+        return [r for r in db._firestore_api.run_query(request=request) if r.document.name]
+
+    greater = q.StructuredQuery.Filter(
+        field_filter=q.StructuredQuery.FieldFilter(
+            field=q.StructuredQuery.FieldReference(field_path="a"),
+            op=q.StructuredQuery.FieldFilter.Operator.GREATER_THAN,
+            value={"integer_value": 1},
+        )
+    )
+    cursor = q.Cursor(values=[{"integer_value": 1}])
+    # the inequality on `a` orders by it implicitly, but a cursor cannot give it a value
+    with pytest.raises(gexc.InvalidArgument, match="Cursor has too many values"):
+        run(where=greater, start_at=cursor)
+    by_a = [q.StructuredQuery.Order(field=q.StructuredQuery.FieldReference(field_path="a"))]
+    assert len(run(where=greater, order_by=by_a, start_at=cursor)) == 1
