@@ -269,6 +269,7 @@ def fuzz(targets: tuple[Target, Target], examples: int, capsys: pytest.CaptureFi
     one()
 
 
+@pytest.mark.timeout(max(120, EXAMPLES * 6))
 def test_same_answers_as_the_official_emulator(
     targets: tuple[Target, Target], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -276,6 +277,7 @@ def test_same_answers_as_the_official_emulator(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(BIG * 6)
 def test_same_answers_as_the_official_emulator_big(
     targets: tuple[Target, Target], capsys: pytest.CaptureFixture[str]
 ) -> None:
