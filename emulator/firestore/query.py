@@ -43,6 +43,8 @@ IS_NAN, IS_NULL, IS_NOT_NAN, IS_NOT_NULL = 2, 3, 4, 5
 INEQUALITIES = {LT, LTE, GT, GTE, NEQ, NOT_IN}
 MAX_DISJUNCTIONS = 30
 MAX_NOT_IN = 10
+#: "A minimum of one and maximum of five aggregations per query" (StructuredAggregationQuery).
+MAX_AGGREGATIONS = 5
 
 Predicate = Callable[[Any], bool]
 
@@ -397,6 +399,8 @@ def aggregated_fields(aggs: Iterable[Any]) -> list[FieldPath]:
     aggs = list(aggs)
     if not aggs:
         raise invalid("Aggregations can not be empty.")
+    if len(aggs) > MAX_AGGREGATIONS:
+        raise invalid(f"a query can have at most {MAX_AGGREGATIONS} aggregations")
     seen: set[str] = set()
     fields: list[FieldPath] = []
     for agg in aggs:

@@ -161,6 +161,11 @@ def _count_up_to_zero(op: Op, official: tuple[str, Any]) -> bool:
     return any(a.get("count", {}).get("upTo") == "0" for a in aggs)
 
 
+def _more_than_five_aggregations(op: Op, official: tuple[str, Any]) -> bool:
+    aggs = op.request.get("structuredAggregationQuery", {}).get("aggregations", [])
+    return len(aggs) > 5
+
+
 def _descending_key_scan(op: Op, official: tuple[str, Any]) -> bool:
     orders = _query_of(op).get("orderBy", [])
     return (

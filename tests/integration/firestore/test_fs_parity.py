@@ -199,3 +199,14 @@ def test_cursor_values_match_the_explicit_orders_only(firestore_client: firestor
         run(where=greater, start_at=cursor)
     by_a = [q.StructuredQuery.Order(field=q.StructuredQuery.FieldReference(field_path="a"))]
     assert len(run(where=greater, order_by=by_a, start_at=cursor)) == 1
+
+
+# The official emulator fails such a query with UNKNOWN.
+@pytest.mark.extension
+def test_at_most_five_aggregations(firestore_client: firestore.Client) -> None:
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": 1})
+    five = coll.count(alias="c1").count(alias="c2").count(alias="c3").sum("a", alias="s")
+    assert values(five.avg("a", alias="v")) == {"c1": 1, "c2": 1, "c3": 1, "s": 1, "v": 1.0}
+    with pytest.raises(gexc.InvalidArgument, match="at most 5 aggregations"):
+        five.avg("a", alias="v").count(alias="c4").get()
