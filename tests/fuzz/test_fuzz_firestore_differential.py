@@ -194,6 +194,11 @@ KNOWN_DIFFERENCES: tuple[tuple[str, Callable[[Op, tuple[str, Any]], bool]], ...]
         _count_up_to_zero,
     ),
     (
+        "at most five aggregations per query (the API reference); the official emulator fails "
+        "with UNKNOWN",
+        _more_than_five_aggregations,
+    ),
+    (
         "ordering by __name__ descending first: the official emulator refuses a 'descending key "
         "scan' (FAILED_PRECONDITION), production serves it",
         _descending_key_scan,
