@@ -416,6 +416,19 @@ def aggregated_fields(aggs: Iterable[Any]) -> list[FieldPath]:
     return fields
 
 
+def check_aggregation_orders(sq: Any, q: Query, fields: list[FieldPath]) -> None:
+    """sum / avg order by their fields before ``__name__``: impossible when the query orders by
+    ``__name__`` explicitly and not by those fields. Raises INVALID_ARGUMENT."""
+    if not any(parse_field_path(o.field.field_path) == NAME for o in sq.order_by):
+        return
+    ordered = {path for path, _ in q.orders}
+    missing = [format_field_path(f) for f in fields if f not in ordered]
+    if missing:
+        raise invalid(f"This query requires an index that has fields [{', '.join(missing)}] "
+                      "after __name__ and Firestore does not currently support such an index. "
+                      "Please try the query again with additional ordering on those fields.")
+
+
 def aggregation_input(q: Query, fields: list[FieldPath], docs: Iterable[Any]) -> list[Any]:
     """The documents an aggregation reads: ``q.run(docs)``, except that with sum / avg only
     documents holding every aggregated field count, ordered by those fields (after the query's

@@ -23,7 +23,14 @@ from emulator.firestore.protos import firestore as _fs
 from emulator.firestore.protos import write as _write
 
 from .listen import End, ListenEngine
-from .query import Query, aggregate, aggregated_fields, aggregation_input, compile_query
+from .query import (
+    Query,
+    aggregate,
+    aggregated_fields,
+    aggregation_input,
+    check_aggregation_orders,
+    compile_query,
+)
 from .store import Database, DbKey, Store, parse_database, to_timestamp
 from .transactions import Transaction, Transactions
 from .values import (
@@ -271,6 +278,7 @@ class FirestoreServicer:
         saq = req.structured_aggregation_query
         key, db, q = self._query(req.parent, saq.structured_query)
         fields = aggregated_fields(saq.aggregations)
+        check_aggregation_orders(saq.structured_query, q, fields)
 
         def run(scope: Iterable[Any]) -> list[Any]:
             return aggregation_input(q, fields, scope)

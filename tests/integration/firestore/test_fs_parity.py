@@ -210,3 +210,16 @@ def test_at_most_five_aggregations(firestore_client: firestore.Client) -> None:
     assert values(five.avg("a", alias="v")) == {"c1": 1, "c2": 1, "c3": 1, "s": 1, "v": 1.0}
     with pytest.raises(gexc.InvalidArgument, match="at most 5 aggregations"):
         five.avg("a", alias="v").count(alias="c4").get()
+
+
+def test_sum_cannot_order_its_field_after_an_explicit_key_order(
+    firestore_client: firestore.Client,
+) -> None:
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": 1})
+    key = FieldPath.document_id()
+    with pytest.raises(gexc.InvalidArgument, match=r"fields \[a\] after __name__"):
+        coll.order_by(key).sum("a", alias="s").get()
+    assert values(coll.order_by("a").order_by(key).sum("a", alias="s")) == {"s": 1}
