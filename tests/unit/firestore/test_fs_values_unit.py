@@ -193,7 +193,7 @@ def test_geo_point_range(lat: float, lng: float, ok: bool) -> None:
     if ok:
         values.validate_value(v)
     else:
-        with pytest.raises(ServiceError, match="must be in"):
+        with pytest.raises(ServiceError, match="outside permitted range"):
             values.validate_value(v)
 
 
