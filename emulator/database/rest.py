@@ -17,8 +17,7 @@ import json
 import logging
 from urllib.parse import unquote
 
-from aiohttp import web
-
+from emulator.aiohttp_web import web
 from emulator.database import sse
 from emulator.database.listeners import Listener, Signal
 from emulator.database.paths import Path, check_namespace, parse_url_path

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from emulator import protocache
 from emulator.config import DEFAULT_PROJECT, SERVICES, ConfigError, load_config
 from emulator.suite import DISPLAY_NAMES, EmulatorSuite, RunningSuite, SuiteError
 
@@ -54,6 +55,10 @@ def _build_suite(
     export_on_exit: Path | None,
     host: str | None,
 ) -> EmulatorSuite:
+    # This process serves the emulators and never loads the Firestore client: its message
+    # classes may come from the descriptor cache (a third of a second off every start).
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    protocache.directory = Path(cache_home) / "firebase-sync"
     try:
         config = load_config(config_path)
         names = [name.strip() for name in only.split(",") if name.strip()] if only else None
