@@ -53,9 +53,12 @@ def _install_lazy_package() -> None:
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from aiohttp.http import WSCloseCode, WSMsgType
 else:
     if _PACKAGE not in sys.modules:
         _install_lazy_package()
     web = importlib.import_module(f"{_PACKAGE}.web")
+    _http = importlib.import_module(f"{_PACKAGE}.http")
+    WSCloseCode, WSMsgType = _http.WSCloseCode, _http.WSMsgType
 
-__all__ = ["web"]
+__all__ = ["WSCloseCode", "WSMsgType", "web"]

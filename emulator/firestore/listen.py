@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,13 +148,19 @@ class ListenStream:
                 raise invalid(f"query parent {parent!r} is not in this database")
             if not spec.query.HasField("structured_query"):
                 raise invalid("query target needs a structured_query")
-            return Target(tid, compile_query(parent, spec.query.structured_query), None)
+            query = compile_query(parent, spec.query.structured_query)
+            if self.engine.authorize_target is not None:
+                self.engine.authorize_target(db, query, spec.query.structured_query, None)
+            return Target(tid, query, None)
         if kind == "documents":
             for name in spec.documents.documents:
                 validate_document_name(name)
                 if not name.startswith(db.root + "/"):
                     raise invalid(f"document {name} is not in this database")
-            return Target(tid, None, frozenset(spec.documents.documents))
+            names = frozenset(spec.documents.documents)
+            if self.engine.authorize_target is not None:
+                self.engine.authorize_target(db, None, None, names)
+            return Target(tid, None, names)
         raise invalid("target needs a query or documents")
 
     # ------------------------------------------------------------ evaluation
@@ -313,6 +320,9 @@ class ListenEngine:
         self.store = store
         self._streams: dict[DbKey, set[ListenStream]] = {}
         self._all: set[ListenStream] = set()
+        #: rules check for a new target (``FirestoreServicer`` installs it); raises ServiceError.
+        self.authorize_target: Callable[[Database, Query | None, Any, frozenset[str] | None],
+                                        None] | None = None
         #: serialized documents (framed as ``DocumentChange.document``) by database and name,
         #: with the stored version they were made from: every target and stream reuses them.
         self._serialized: dict[DbKey, dict[str, tuple[Any, bytes]]] = {}

@@ -399,6 +399,49 @@ def _need_array(target: Any, op: int) -> list[Any]:
 # ---------------------------------------------------------------- aggregations
 
 
+def aggregated_fields(aggs: Iterable[Any]) -> list[FieldPath]:
+    """Check an aggregation list (not empty, aliases unique) and return the fields that sum /
+    avg read, in order. Raises INVALID_ARGUMENT with production's messages."""
+    aggs = list(aggs)
+    if not aggs:
+        raise invalid("Aggregations can not be empty.")
+    seen: set[str] = set()
+    fields: list[FieldPath] = []
+    for agg in aggs:
+        if agg.alias:
+            if agg.alias in seen:
+                raise invalid(f"Aggregation aliases contain duplicate alias: {agg.alias}.")
+            seen.add(agg.alias)
+        op = agg.WhichOneof("operator")
+        if op in ("sum", "avg"):
+            path = parse_field_path(getattr(agg, op).field.field_path)
+            if path not in fields:
+                fields.append(path)
+    return fields
+
+
+def aggregation_input(q: Query, fields: list[FieldPath], docs: Iterable[Any]) -> list[Any]:
+    """The documents an aggregation reads: ``q.run(docs)``, except that with sum / avg only
+    documents holding every aggregated field count, ordered by those fields (after the query's
+    own orders, before ``__name__``) ahead of offset and limit, as production does."""
+    if not fields:
+        return q.run(docs)
+    hits = [d for d in docs
+            if q.matches(d) and all(get_field(d.fields, f) is not None for f in fields)]
+    orders = list(q.orders)
+    at = next((i for i, (path, _) in enumerate(orders) if path == NAME), len(orders))
+    direction = orders[at][1] if at < len(orders) else ASC
+    ordered = {path for path, _ in orders}
+    orders[at:at] = [(f, direction) for f in fields if f not in ordered]
+    for path, how in reversed(orders):
+        if path == NAME:
+            hits.sort(key=lambda d: name_key(d.name), reverse=how == DESC)
+        else:
+            hits.sort(key=_field_key(path), reverse=how == DESC)
+    end = None if q.limit is None else q.offset + q.limit
+    return hits[q.offset:end]
+
+
 def aggregate(aggs: Iterable[Any], docs: list[Any]) -> dict[str, Any]:
     """Evaluate count/sum/avg over query results; unaliased ones become field_1, field_2..."""
     out: dict[str, Any] = {}
@@ -409,7 +452,7 @@ def aggregate(aggs: Iterable[Any], docs: list[Any]) -> dict[str, Any]:
             n += 1
             alias = f"field_{n}"
         if alias in out:
-            raise invalid(f"duplicate aggregation alias {alias}")
+            raise invalid(f"Aggregation aliases contain duplicate alias: {alias}.")
         op = agg.WhichOneof("operator")
         v = Value()
         if op == "count":

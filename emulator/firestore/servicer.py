@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import secrets
+import string
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
@@ -21,9 +22,11 @@ from google.rpc import status_pb2
 from emulator.errors import Code, ServiceError, invalid
 from emulator.firestore.protos import firestore as _fs
 from emulator.firestore.protos import write as _write
+from emulator.identity import Identity, InvalidToken, identity_from_header
 
 from .listen import End, ListenEngine
-from .query import Query, aggregate, compile_query
+from .query import Query, aggregate, aggregated_fields, aggregation_input, compile_query
+from .security.guard import CALLER, Guard
 from .store import Database, DbKey, Store, parse_database, to_timestamp
 from .transactions import Transaction, Transactions
 from .values import (
@@ -36,9 +39,11 @@ from .values import (
     validate_id,
 )
 from .wire import run_query_response, serialized
+from .write_stream import WriteStreams
 from .writes import WriteOutcome, apply_write
 
 SERVICE = "google.firestore.v1.Firestore"
+_AUTO_ID = string.ascii_letters + string.digits  # what the SDKs draw auto-IDs from
 log = logging.getLogger(__name__)
 
 Unary = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
@@ -59,6 +64,18 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
         await context.abort(grpc.StatusCode[exc.code.value], exc.message)
     log.exception("firestore emulator: unexpected error", exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, f"emulator error: {exc!r}")
+
+
+def _caller(context: grpc.aio.ServicerContext) -> Identity:
+    """The identity in the call's ``authorization`` metadata (none: unauthenticated)."""
+    header = None
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            header = value if isinstance(value, str) else value.decode("latin-1")
+    try:
+        return identity_from_header(header)
+    except InvalidToken:
+        raise invalid("invalid jwt") from None
 
 
 def _us(ts: Any) -> int:
@@ -87,10 +104,15 @@ def _masked(doc: Any, mask: Any | None) -> Any:
 class FirestoreServicer:
     """RPC implementations over a ``Store``, a ``ListenEngine`` and ``Transactions``."""
 
-    def __init__(self, store: Store, engine: ListenEngine, txns: Transactions) -> None:
+    def __init__(self, store: Store, engine: ListenEngine, txns: Transactions,
+                 guard: Guard | None = None) -> None:
         self.store = store
         self.engine = engine
         self.txns = txns
+        self.guard = guard if guard is not None else Guard()
+        engine.authorize_target = self._authorize_target
+        self.write_streams = WriteStreams(self.commit, _parse,
+                                          lambda context: CALLER.set(_caller(context)))
 
     # ------------------------------------------------------------ plumbing
 
@@ -115,6 +137,7 @@ class FirestoreServicer:
                 self._unary(_fs.ListCollectionIdsRequest, self.list_collection_ids)),
             "BatchWrite": u(self._unary(_fs.BatchWriteRequest, self.batch_write)),
             "Listen": grpc.stream_stream_rpc_method_handler(self.listen),
+            "Write": grpc.stream_stream_rpc_method_handler(self.write_streams.serve),
         }
         return grpc.method_handlers_generic_handler(SERVICE, table)
 
@@ -124,6 +147,7 @@ class FirestoreServicer:
 
         async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
             try:
+                CALLER.set(_caller(context))
                 result = fn(_parse(pb, raw))
                 if asyncio.iscoroutine(result):
                     result = await result
@@ -141,6 +165,7 @@ class FirestoreServicer:
 
         async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
             try:
+                CALLER.set(_caller(context))
                 async for msg in fn(_parse(pb, raw)):
                     yield msg if isinstance(msg, bytes) else msg.SerializeToString()
             except Exception as exc:
@@ -174,6 +199,15 @@ class FirestoreServicer:
             retry = options.read_write.retry_transaction
         return self.txns.begin(key, read_only, retry)
 
+    def _authorize_target(self, db: Database, query: Query | None, sq: Any | None,
+                          names: frozenset[str] | None) -> None:
+        """Rules for a Listen target: ``get`` of each document, or ``list`` for a query."""
+        if query is not None:
+            self.guard.check_list(db, query.parent, query.collection_id, query.all_descendants,
+                                  sq)
+        for name in sorted(names or ()):
+            self.guard.check_get(db, name, db.get(name))
+
     # ------------------------------------------------------------ reads
 
     async def batch_get(self, req: Any) -> AsyncIterator[Any]:
@@ -186,6 +220,8 @@ class FirestoreServicer:
             validate_document_name(name)
             if not name.startswith(db.root + "/"):
                 raise invalid(f"document {name} is not in database {db.root}")
+        for name in names:
+            self.guard.check_get(db, name, db.get_at(name, at))
         if txn is not None:
             await self.txns.before_read(txn, names)
         read_time = self.store.clock.last
@@ -213,6 +249,7 @@ class FirestoreServicer:
         key, db = self._db(req.name)
         txn, _ = self._txn_for(req, key)
         doc = db.get_at(req.name, self._read_time(req))
+        self.guard.check_get(db, req.name, doc)
         if txn is not None:
             self.txns.record_doc(txn, req.name, _version(doc))
         if doc is None:
@@ -225,23 +262,27 @@ class FirestoreServicer:
             if not parent.startswith(db.root + "/"):
                 raise invalid(f"invalid parent {parent!r}")
             validate_document_name(parent, what="query parent")
-        return key, db, compile_query(parent, sq)
+        q = compile_query(parent, sq)
+        self.guard.check_list(db, parent, q.collection_id, q.all_descendants, sq)
+        return key, db, q
 
-    def _results(self, db: Database, q: Query, at: int | None) -> list[Any]:
+    def _results(self, db: Database, q: Query, at: int | None,
+                 run: Callable[[Iterable[Any]], list[Any]] | None = None) -> list[Any]:
         docs = db.scope_at(at, q.parent, q.collection_id, q.all_descendants)
         if docs is None:
             raise invalid("read_time is older than the emulator's retained history")
-        return q.run(docs)
+        return (run or q.run)(docs)
 
     def _record_query(self, txn: Transaction | None, db: Database, q: Query,
-                      docs: list[Any]) -> None:
+                      docs: list[Any],
+                      run: Callable[[Iterable[Any]], list[Any]] | None = None) -> None:
         if txn is None:
             return
 
         def signature(found: list[Any]) -> object:
             return [(d.name, _us(d.update_time)) for d in found]
 
-        self.txns.record_query(txn, lambda: signature(self._results(db, q, None)),
+        self.txns.record_query(txn, lambda: signature(self._results(db, q, None, run)),
                                signature(docs))
 
     async def run_query(self, req: Any) -> AsyncIterator[Any]:
@@ -268,10 +309,15 @@ class FirestoreServicer:
             raise invalid("RunAggregationQuery needs a structured_aggregation_query")
         saq = req.structured_aggregation_query
         key, db, q = self._query(req.parent, saq.structured_query)
+        fields = aggregated_fields(saq.aggregations)
+
+        def run(scope: Iterable[Any]) -> list[Any]:
+            return aggregation_input(q, fields, scope)
+
         txn, new_id = self._txn_for(req, key)
         at = self._read_time(req)
-        docs = self._results(db, q, at)
-        self._record_query(txn, db, q, docs)
+        docs = self._results(db, q, at, run)
+        self._record_query(txn, db, q, docs, run)
         resp = _fs.RunAggregationQueryResponse.pb()()
         for alias, value in aggregate(saq.aggregations, docs).items():
             resp.result.aggregate_fields[alias].CopyFrom(value)
@@ -293,12 +339,16 @@ class FirestoreServicer:
         if not req.collection_id:
             raise invalid("ListDocuments needs a collection_id")
         coll = f"{req.parent}/{req.collection_id}"
+        self.guard.check_list(db, req.parent, req.collection_id, False, None)
         at = self._read_time(req)
         mask = req.mask if req.HasField("mask") else None
-        names = db.collection_members(coll) if req.show_missing else set(
-            db.collections.get(coll, {}))
-        if not req.show_missing:
-            names = {f"{coll}/{i}" for i in names}
+        if req.show_missing:
+            names = db.collection_members_at(coll, at)
+        else:
+            names = {f"{coll}/{i}" for i in db.collections.get(coll, {})}
+            if at is not None:  # documents deleted since read_time are listed too
+                depth = coll.count("/") + 1
+                names |= {n for n in db.names_at(coll + "/", at) if n.count("/") == depth}
         ordered = sorted(n for n in names if n > req.page_token)
         size = req.page_size if req.page_size > 0 else 300
         page = ordered[:size]
@@ -318,7 +368,8 @@ class FirestoreServicer:
         _, db = self._db(req.parent)
         if req.parent != db.root:
             validate_document_name(req.parent, what="parent")
-        ids = sorted(i for i in db.child_collections(req.parent) if i > req.page_token)
+        at = self._read_time(req)
+        ids = sorted(i for i in db.child_collections_at(req.parent, at) if i > req.page_token)
         size = req.page_size if req.page_size > 0 else 300
         resp = _fs.ListCollectionIdsResponse.pb()()
         resp.collection_ids.extend(ids[:size])
@@ -346,6 +397,8 @@ class FirestoreServicer:
         at = self.store.clock.tick()
         staged: dict[str, Any | None] = {}
         outcomes = [apply_write(db, staged, w, at) for w in writes]
+        self.guard.check_writes(db, db.root, [(o.name, o.doc) for o in outcomes if not o.verify],
+                                staged, at)
         self.store.commit(key, staged, at)
         return at, outcomes
 
@@ -397,7 +450,7 @@ class FirestoreServicer:
 
     def create_document(self, req: Any) -> Any:
         key, db = self._db(req.parent)
-        doc_id = req.document_id or os.urandom(15).hex()[:20]
+        doc_id = req.document_id or "".join(secrets.choice(_AUTO_ID) for _ in range(20))
         validate_id(doc_id)
         name = f"{req.parent}/{req.collection_id}/{doc_id}"
         w = _write.Write.pb()()
@@ -433,6 +486,10 @@ class FirestoreServicer:
 
     async def listen(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
                      ) -> AsyncIterator[bytes]:
+        try:
+            CALLER.set(_caller(context))
+        except ServiceError as exc:
+            await _abort(context, exc)
         stream = self.engine.open()
         pb = _fs.ListenRequest.pb()
 

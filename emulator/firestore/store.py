@@ -187,6 +187,37 @@ class Database:
                 names.add(prefix + other[len(prefix):].split("/", 1)[0])
         return names
 
+    def names_at(self, prefix: str, at: int | None) -> Iterator[str]:
+        """Names of the documents below ``prefix`` (a path ending in "/") that existed at time
+        ``at`` (None = now), in no particular order. Raises when history is gone."""
+        overlay = {} if at is None else self.overlay_at(at)
+        if overlay is None:
+            raise invalid("read_time is older than the emulator's retained history")
+        for coll, members in self.collections.items():
+            if (coll + "/").startswith(prefix):
+                for doc_id in members:
+                    name = f"{coll}/{doc_id}"
+                    if name not in overlay:
+                        yield name
+        for name, before in overlay.items():
+            if before is not None and name.startswith(prefix):
+                yield name
+
+    def child_collections_at(self, parent: str, at: int | None) -> set[str]:
+        """IDs of the collections directly under ``parent`` that held a document (at any
+        depth) at time ``at``."""
+        if at is None:
+            return self.child_collections(parent)
+        prefix = parent + "/"
+        return {name[len(prefix):].split("/", 1)[0] for name in self.names_at(prefix, at)}
+
+    def collection_members_at(self, coll: str, at: int | None) -> set[str]:
+        """``collection_members`` as of time ``at``."""
+        if at is None:
+            return self.collection_members(coll)
+        prefix = coll + "/"
+        return {prefix + name[len(prefix):].split("/", 1)[0] for name in self.names_at(prefix, at)}
+
 
 class Store:
     """All databases, the shared commit clock and the commit observers (listen engine)."""
@@ -196,8 +227,6 @@ class Store:
         self.lock = threading.RLock()
         self._dbs: dict[DbKey, Database] = {}
         self.observers: list[CommitObserver] = []
-        #: the last security rules PUT per project, stored verbatim.
-        self.rules: dict[str, object] = {}
 
     def database(self, key: DbKey) -> Database:
         db = self._dbs.get(key)

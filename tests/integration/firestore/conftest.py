@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from emulator.firestore import FirestoreEmulator
-from firebase_sync.testing import EmulatorHosts
+from firebase_sync.testing import EmulatorHosts, session_project
 
-PROJECT = "demo-firebase-sync"
+PROJECT = session_project()  # the plugin's project for this process (per xdist worker)
 
 
 @dataclass

@@ -1,0 +1,131 @@
+"""Regressions found by Google's system tests of google-cloud-firestore (tools/
+firestore_system_tests.py): one test per cause, run against both emulators."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud._helpers import _datetime_to_pb_timestamp
+from google.cloud.firestore_v1.aggregation import AggregationQuery
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+
+def test_list_collection_ids_at_a_read_time(firestore_client: firestore.Client) -> None:
+    db = firestore_client
+    first = db.document("first/doc").create({"n": 1}).update_time
+    parent = db.document("first/doc")
+    parent.collection("sub1").add({"n": 1})
+    sub_time = parent.collection("sub2").add({"n": 2})[0]
+    db.document("second/doc").create({"n": 2})
+    parent.collection("sub3").add({"n": 3})
+
+    assert {c.id for c in db.collections(read_time=first)} == {"first"}
+    assert {c.id for c in db.collections()} == {"first", "second"}
+    assert {c.id for c in parent.collections(read_time=sub_time)} == {"sub1", "sub2"}
+    assert {c.id for c in parent.collections()} == {"sub1", "sub2", "sub3"}
+
+
+def test_list_collection_ids_at_a_read_time_sees_deleted_collections(
+    firestore_client: firestore.Client,
+) -> None:
+    ref = firestore_client.document("gone/doc")
+    written = ref.create({"n": 1}).update_time
+    ref.delete()
+    assert [c.id for c in firestore_client.collections()] == []
+    assert [c.id for c in firestore_client.collections(read_time=written)] == ["gone"]
+
+
+def test_list_documents_at_a_read_time_with_missing_parents(
+    firestore_client: firestore.Client,
+) -> None:
+    coll = firestore_client.collection("listed")
+    first_time, first = coll.add({"n": 1})
+    coll.document("parent").collection("child").add({"n": 0})  # "parent" itself is missing
+    middle = coll.document("later").create({"n": 2}).update_time
+    coll.document("last").create({"n": 3})
+    first.delete()
+
+    # list_documents asks for show_missing: missing parents are listed too
+    assert {d.id for d in coll.list_documents(read_time=first_time)} == {first.id}
+    assert {d.id for d in coll.list_documents(read_time=middle)} == {
+        first.id, "parent", "later"}
+    assert {d.id for d in coll.list_documents()} == {"parent", "later", "last"}
+
+
+@pytest.mark.parametrize("shift", [datetime.timedelta(microseconds=1), datetime.timedelta(hours=1)])
+def test_precondition_newer_than_the_stored_version_is_invalid(
+    firestore_client: firestore.Client, shift: datetime.timedelta
+) -> None:
+    db = firestore_client
+    ref = db.document("pre/doc")
+    stored = ref.create({"n": 1}).update_time
+    newer = db.write_option(last_update_time=_datetime_to_pb_timestamp(stored + shift))
+    older = db.write_option(last_update_time=_datetime_to_pb_timestamp(
+        stored - datetime.timedelta(microseconds=1)))
+    with pytest.raises(gexc.InvalidArgument):
+        ref.update({"n": 2}, option=newer)
+    with pytest.raises(gexc.InvalidArgument):
+        ref.delete(option=newer)
+    with pytest.raises(gexc.FailedPrecondition):
+        ref.update({"n": 2}, option=older)
+    # on a missing document, any version is a failed precondition
+    with pytest.raises(gexc.FailedPrecondition):
+        db.document("pre/missing").delete(option=newer)
+    assert ref.get().to_dict() == {"n": 1}
+
+
+@pytest.fixture
+def scores(firestore_client: firestore.Client) -> Any:
+    coll = firestore_client.collection("scores")
+    batch = firestore_client.batch()
+    docs: dict[str, dict[str, Any]] = {
+        "d1": {"a": 5, "x": 1}, "d2": {"a": 1, "x": 2, "b": 10},
+        "d3": {"a": "text", "x": 3, "b": 1}, "d4": {"x": 4, "b": 2},
+        "d5": {"a": None, "x": 5}, "d6": {"a": 3.5, "x": 6, "b": 7},
+        "d7": {"a": 2, "x": 0}, "d8": {"a": True, "x": 9},
+    }
+    for doc_id, data in docs.items():
+        batch.set(coll.document(doc_id), data)
+    batch.commit()
+    return coll
+
+
+def values(query: Any) -> dict[str, Any]:
+    (result,) = query.get()
+    return {r.alias: r.value for r in result}
+
+
+def test_sum_and_avg_read_only_documents_holding_the_field_ordered_by_it(scores: Any) -> None:
+    # documents holding `a`, by `a`: null, true, 1, 2, 3.5, 5, "text" (d4 has no `a`)
+    assert values(scores.limit(3).sum("a", alias="s")) == {"s": 1}
+    assert values(scores.limit(3).avg("a", alias="s")) == {"s": 1.0}
+    assert values(scores.limit(3).count(alias="n").sum("a", alias="s")) == {"n": 3, "s": 1}
+    assert values(scores.count(alias="n").sum("a", alias="s")) == {"n": 7, "s": 11.5}
+    assert values(scores.count(alias="n")) == {"n": 8}
+    assert values(scores.offset(1).limit(2).sum("a", alias="s")) == {"s": 1}
+    # both fields present (d2, d3, d6), ordered by the first aggregated field
+    assert values(scores.limit(2).sum("a", alias="s").sum("b", alias="t")) == {
+        "s": 4.5, "t": 17}
+    # the query's own orders (explicit, then inequality fields) come first
+    assert values(scores.order_by("x").limit(2).sum("a", alias="s")) == {"s": 7}
+    assert values(scores.order_by("a", direction="DESCENDING").limit(2).sum("a", alias="s")) == {
+        "s": 5}
+    ranged = scores.where(filter=FieldFilter("x", ">=", 2)).limit(2)
+    assert values(ranged.sum("a", alias="s")) == {"s": 1}
+
+
+def test_an_empty_aggregation_list_is_invalid(firestore_client: firestore.Client) -> None:
+    query = firestore_client.collection("c").where(filter=FieldFilter("a", "==", 1))
+    with pytest.raises(gexc.InvalidArgument, match="Aggregations can not be empty"):
+        AggregationQuery(query).get()
+
+
+def test_duplicate_aggregation_aliases_name_the_alias(firestore_client: firestore.Client) -> None:
+    coll = firestore_client.collection("c")
+    with pytest.raises(gexc.InvalidArgument,
+                       match="Aggregation aliases contain duplicate alias: total"):
+        coll.count(alias="total").sum("a", alias="total").get()
