@@ -15,8 +15,6 @@ import json
 import os
 import signal
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -307,6 +305,10 @@ def _hub_address(config_path: Path | None) -> str:
 )
 def emulators_export(path: Path, only: str | None, force: bool, config_path: Path | None) -> None:
     """Export data from running emulators to PATH (the firebase-tools layout)."""
+    # Imported here: http.client and email cost every emulators:start/exec a cold start.
+    import urllib.error
+    import urllib.request
+
     hub = _hub_address(config_path)
     try:
         with urllib.request.urlopen(f"http://{hub}/emulators", timeout=5) as reply:
