@@ -18,8 +18,7 @@ import logging
 from typing import Any
 from urllib.parse import unquote
 
-from aiohttp import web
-
+from emulator.aiohttp_web import web
 from emulator.database import sse
 from emulator.database.listeners import Listener, Signal
 from emulator.database.paths import Path, check_namespace, parse_url_path

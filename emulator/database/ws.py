@@ -50,8 +50,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
-
+from emulator.aiohttp_web import WSCloseCode, WSMsgType, web
 from emulator.database import wsproto
 from emulator.database.events import Relation, relation
 from emulator.database.hashing import node_hash

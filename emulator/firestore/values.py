@@ -177,6 +177,14 @@ def _number_key(x: int | float) -> tuple[int, int | float]:
 
 def sort_key(v: Any) -> tuple[Any, ...]:
     """A sort key that orders values as ``compare`` does (C-speed ``list.sort``)."""
+    k = v.WhichOneof("value_type")
+    if k == "integer_value":  # the common scalars first, without the general dispatch
+        return (2, (1, v.integer_value))
+    if k == "string_value":
+        return (4, v.string_value)
+    if k == "double_value":
+        x = v.double_value
+        return (2, (0, 0) if x != x else (1, x))
     rank = type_rank(v)
     k = kind(v)
     if rank == 0:
