@@ -62,19 +62,25 @@ asyncio.run(main())
 
 
 def grpc_floor(messages: int, size: int = 120) -> None:
-    server = subprocess.Popen([sys.executable, "-c", _FLOOR_SERVER, str(messages), str(size)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", _FLOOR_SERVER, str(messages), str(size)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = channel.unary_stream("/floor.Floor/Stream", request_serializer=None,
-                                        response_deserializer=None)
+            call = channel.unary_stream(
+                "/floor.Floor/Stream", request_serializer=None, response_deserializer=None
+            )
             cpu0, t0 = cpu_s(server.pid), time.perf_counter()
             n = sum(1 for _ in call(b""))
             dt, cpu = time.perf_counter() - t0, cpu_s(server.pid) - cpu0
-        print(f"  grpc.aio floor: {n:,} bare {size}-byte messages in {dt:.2f} s, server CPU "
-              f"{cpu:.2f} s = {cpu / n * 1e6:.1f} us/message")
+        print(
+            f"  grpc.aio floor: {n:,} bare {size}-byte messages in {dt:.2f} s, server CPU "
+            f"{cpu:.2f} s = {cpu / n * 1e6:.1f} us/message"
+        )
     finally:
         server.kill()
         server.wait()
@@ -93,8 +99,11 @@ def held_listen(channel: grpc.Channel, coll: str) -> tuple[int, float]:
         yield req.SerializeToString()
         done.wait(600)
 
-    listen = channel.stream_stream(SERVICE + "Listen", request_serializer=None,
-                                   response_deserializer=fs.ListenResponse.pb().FromString)
+    listen = channel.stream_stream(
+        SERVICE + "Listen",
+        request_serializer=None,
+        response_deserializer=fs.ListenResponse.pb().FromString,
+    )
     t0 = time.perf_counter()
     stream = listen(requests(), metadata=[("google-cloud-resource-prefix", DATABASE)])
     count = 0
@@ -119,12 +128,16 @@ def listens(label: str, host: str, pid: int, docs: int, count: int) -> None:
             try:
                 n, dt = held_listen(channel, "big")
             except grpc.RpcError as exc:
-                print(f"  {label} Listen #{i + 1}: failed with {exc.code()} "
-                      f"({exc.details()!r}) after {cpu_s(pid) - cpu0:.2f} s of emulator CPU")
+                print(
+                    f"  {label} Listen #{i + 1}: failed with {exc.code()} "
+                    f"({exc.details()!r}) after {cpu_s(pid) - cpu0:.2f} s of emulator CPU"
+                )
                 continue
             cpu = cpu_s(pid) - cpu0
-            print(f"  {label} Listen #{i + 1}: {n:,} docs in {dt:.2f} s, emulator CPU {cpu:.2f} s "
-                  f"= {cpu / max(n, 1) * 1e6:.1f} us/doc")
+            print(
+                f"  {label} Listen #{i + 1}: {n:,} docs in {dt:.2f} s, emulator CPU {cpu:.2f} s "
+                f"= {cpu / max(n, 1) * 1e6:.1f} us/doc"
+            )
 
 
 def main() -> None:
@@ -150,5 +163,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
