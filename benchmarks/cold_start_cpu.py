@@ -36,8 +36,12 @@ def one(only: str, config: Path, pythonpath: str | None) -> tuple[float, float]:
         env["PYTHONPATH"] = pythonpath
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run([cli, "emulators:exec", "--config", str(config), "--only", only, "true"],
-                   check=True, capture_output=True, env=env)
+    subprocess.run(
+        [cli, "emulators:exec", "--config", str(config), "--only", only, "true"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -47,8 +51,10 @@ def one(only: str, config: Path, pythonpath: str | None) -> tuple[float, float]:
 def report(label: str, samples: list[tuple[float, float]]) -> None:
     walls = [w * 1000 for w, _ in samples]
     cpus = [c * 1000 for _, c in samples]
-    print(f"  {label}: wall p50 {percentile(walls, 0.5):.0f} ms (min {min(walls):.0f}), "
-          f"CPU p50 {percentile(cpus, 0.5):.0f} ms (min {min(cpus):.0f}), n={len(samples)}")
+    print(
+        f"  {label}: wall p50 {percentile(walls, 0.5):.0f} ms (min {min(walls):.0f}), "
+        f"CPU p50 {percentile(cpus, 0.5):.0f} ms (min {min(cpus):.0f}), n={len(samples)}"
+    )
 
 
 def main() -> None:

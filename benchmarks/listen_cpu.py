@@ -16,14 +16,25 @@ import argparse
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+from google.cloud.firestore_v1.types import firestore as fs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from firestore_big_snapshot import cpu_s, load, raw_listen, separate_emulator  # noqa: E402
+from firestore_big_snapshot import (  # noqa: E402
+    DATABASE,
+    ROOT,
+    SERVICE,
+    cpu_s,
+    load,
+    separate_emulator,
+    structured_query,
+)
 from query_index import JAR, official_emulator  # noqa: E402
 
 _FLOOR_SERVER = """
@@ -51,22 +62,61 @@ asyncio.run(main())
 
 
 def grpc_floor(messages: int, size: int = 120) -> None:
-    server = subprocess.Popen([sys.executable, "-c", _FLOOR_SERVER, str(messages), str(size)],
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", _FLOOR_SERVER, str(messages), str(size)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         port = int(server.stdout.readline())
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            call = channel.unary_stream("/floor.Floor/Stream", request_serializer=None,
-                                        response_deserializer=None)
+            call = channel.unary_stream(
+                "/floor.Floor/Stream", request_serializer=None, response_deserializer=None
+            )
             cpu0, t0 = cpu_s(server.pid), time.perf_counter()
             n = sum(1 for _ in call(b""))
             dt, cpu = time.perf_counter() - t0, cpu_s(server.pid) - cpu0
-        print(f"  grpc.aio floor: {n:,} bare {size}-byte messages in {dt:.2f} s, server CPU "
-              f"{cpu:.2f} s = {cpu / n * 1e6:.1f} us/message")
+        print(
+            f"  grpc.aio floor: {n:,} bare {size}-byte messages in {dt:.2f} s, server CPU "
+            f"{cpu:.2f} s = {cpu / n * 1e6:.1f} us/message"
+        )
     finally:
         server.kill()
         server.wait()
+
+
+def held_listen(channel: grpc.Channel, coll: str) -> tuple[int, float]:
+    """Like ``raw_listen``, but the request stream stays open until the snapshot is complete
+    (the official emulator ends a Listen whose client half-closes at once)."""
+    req = fs.ListenRequest.pb()(database=DATABASE)
+    req.add_target.target_id = 1
+    req.add_target.query.parent = ROOT
+    req.add_target.query.structured_query.CopyFrom(structured_query(coll))
+    done = threading.Event()
+
+    def requests() -> Iterator[bytes]:
+        yield req.SerializeToString()
+        done.wait(600)
+
+    listen = channel.stream_stream(
+        SERVICE + "Listen",
+        request_serializer=None,
+        response_deserializer=fs.ListenResponse.pb().FromString,
+    )
+    t0 = time.perf_counter()
+    stream = listen(requests(), metadata=[("google-cloud-resource-prefix", DATABASE)])
+    count = 0
+    try:
+        for msg in stream:
+            if msg.HasField("document_change"):
+                count += 1
+            elif msg.HasField("target_change") and msg.target_change.target_change_type == 0:
+                break
+        return count, time.perf_counter() - t0
+    finally:
+        done.set()
+        stream.cancel()
 
 
 def listens(label: str, host: str, pid: int, docs: int, count: int) -> None:
@@ -76,14 +126,18 @@ def listens(label: str, host: str, pid: int, docs: int, count: int) -> None:
         for i in range(count):
             cpu0 = cpu_s(pid)
             try:
-                n, dt = raw_listen(channel, "big")
+                n, dt = held_listen(channel, "big")
             except grpc.RpcError as exc:
-                print(f"  {label} Listen #{i + 1}: failed with {exc.code()} "
-                      f"({exc.details()!r}) after {cpu_s(pid) - cpu0:.2f} s of emulator CPU")
+                print(
+                    f"  {label} Listen #{i + 1}: failed with {exc.code()} "
+                    f"({exc.details()!r}) after {cpu_s(pid) - cpu0:.2f} s of emulator CPU"
+                )
                 continue
             cpu = cpu_s(pid) - cpu0
-            print(f"  {label} Listen #{i + 1}: {n:,} docs in {dt:.2f} s, emulator CPU {cpu:.2f} s "
-                  f"= {cpu / max(n, 1) * 1e6:.1f} us/doc")
+            print(
+                f"  {label} Listen #{i + 1}: {n:,} docs in {dt:.2f} s, emulator CPU {cpu:.2f} s "
+                f"= {cpu / max(n, 1) * 1e6:.1f} us/doc"
+            )
 
 
 def main() -> None:
@@ -109,5 +163,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-

@@ -49,9 +49,18 @@ def official_emulator() -> Iterator[tuple[str, int]]:
     """The official emulator from its JAR on a free port: (host, pid)."""
     port = free_port()
     proc = subprocess.Popen(
-        ["java", "-cp", JAR, "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
-         "start", "--host=127.0.0.1", f"--port={port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "java",
+            "-cp",
+            JAR,
+            "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
+            "start",
+            "--host=127.0.0.1",
+            f"--port={port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -71,8 +80,9 @@ def official_emulator() -> Iterator[tuple[str, int]]:
 
 
 def load(channel: grpc.Channel, coll: str, docs: int, seed: int = 1) -> float:
-    commit = channel.unary_unary(SERVICE + "Commit", request_serializer=None,
-                                 response_deserializer=None)
+    commit = channel.unary_unary(
+        SERVICE + "Commit", request_serializer=None, response_deserializer=None
+    )
     rng = random.Random(seed)
     t0 = time.perf_counter()
     for start in range(0, docs, 500):
@@ -103,8 +113,11 @@ def query_request(coll: str, low: int, limit: int = 100) -> bytes:
 
 def timed_queries(channel: grpc.Channel, coll: str, runs: int) -> tuple[float, list[float]]:
     """(first run, the others) in seconds; each returns 100 documents."""
-    run = channel.unary_stream(SERVICE + "RunQuery", request_serializer=None,
-                               response_deserializer=fs.RunQueryResponse.pb().FromString)
+    run = channel.unary_stream(
+        SERVICE + "RunQuery",
+        request_serializer=None,
+        response_deserializer=fs.RunQueryResponse.pb().FromString,
+    )
     rng = random.Random(7)
     times = []
     for _ in range(runs + 1):
@@ -117,17 +130,18 @@ def timed_queries(channel: grpc.Channel, coll: str, runs: int) -> tuple[float, l
 
 
 def measure(label: str, host: str, pid: int, docs: int, runs: int) -> float:
-    with grpc.insecure_channel(host, options=[("grpc.max_receive_message_length", -1)]
-                               ) as channel:
+    with grpc.insecure_channel(host, options=[("grpc.max_receive_message_length", -1)]) as channel:
         dt = load(channel, "q", docs)
         print(f"  {label}: loaded {docs:,} docs in {dt:.1f} s, RSS {rss_mib(pid):.0f} MiB")
         cpu0 = cpu_s(pid)
         first, rest = timed_queries(channel, "q", runs)
         cpu = cpu_s(pid) - cpu0
     p50, p99 = percentile(rest, 0.5), percentile(rest, 0.99)
-    print(f"  {label}: where(f2>=X).order_by(f2).limit(100) over {docs:,} docs: "
-          f"first {first * 1000:.1f} ms, then n={len(rest)} p50 {p50 * 1000:.2f} ms "
-          f"p99 {p99 * 1000:.2f} ms (emulator CPU {cpu / (runs + 1) * 1000:.2f} ms/query)")
+    print(
+        f"  {label}: where(f2>=X).order_by(f2).limit(100) over {docs:,} docs: "
+        f"first {first * 1000:.1f} ms, then n={len(rest)} p50 {p50 * 1000:.2f} ms "
+        f"p99 {p99 * 1000:.2f} ms (emulator CPU {cpu / (runs + 1) * 1000:.2f} ms/query)"
+    )
     return p50
 
 
@@ -155,5 +169,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-

@@ -30,8 +30,9 @@ from emulator.database.tree import Tree  # noqa: E402
 
 def data(children: int) -> dict[str, dict[str, object]]:
     rng = random.Random(1)
-    return {f"c{i:06}": {"score": rng.randrange(1_000_000), "name": f"n{i}"}
-            for i in range(children)}
+    return {
+        f"c{i:06}": {"score": rng.randrange(1_000_000), "name": f"n{i}"} for i in range(children)
+    }
 
 
 def over_http(children: int, runs: int) -> None:
@@ -58,17 +59,23 @@ def over_http(children: int, runs: int) -> None:
             assert len(body) == 100, len(body)
         conn.close()
     rest = times[1:]
-    print(f"  REST orderByChild('score').startAt(X).limitToFirst(100) over {children:,} "
-          f"children: first {times[0] * 1000:.1f} ms, then n={len(rest)} "
-          f"p50 {percentile(rest, 0.5) * 1000:.2f} ms p99 {percentile(rest, 0.99) * 1000:.2f} ms")
+    print(
+        f"  REST orderByChild('score').startAt(X).limitToFirst(100) over {children:,} "
+        f"children: first {times[0] * 1000:.1f} ms, then n={len(rest)} "
+        f"p50 {percentile(rest, 0.5) * 1000:.2f} ms p99 {percentile(rest, 0.99) * 1000:.2f} ms"
+    )
 
 
 def in_process(children: int, runs: int) -> None:
     tree = Tree(lambda: 0)
     tree.set(("big",), data(children))
     rng = random.Random(7)
-    queries = [parse_query({"orderBy": '"score"', "startAt": str(rng.randrange(500_000)),
-                            "limitToFirst": "100"}) for _ in range(runs)]
+    queries = [
+        parse_query(
+            {"orderBy": '"score"', "startAt": str(rng.randrange(500_000)), "limitToFirst": "100"}
+        )
+        for _ in range(runs)
+    ]
     tree.select(("big",), queries[0])  # build the index
     indexed, ranked = [], []
     for q in queries:
@@ -81,13 +88,16 @@ def in_process(children: int, runs: int) -> None:
         ranked.append(time.perf_counter() - t0)
         assert a == b
     fast, slow = percentile(indexed, 0.5), percentile(ranked, 0.5)
-    print(f"  engine only, p50: indexed walk {fast * 1000:.3f} ms, ranking every child "
-          f"{slow * 1000:.1f} ms ({slow / fast:,.0f}x)")
+    print(
+        f"  engine only, p50: indexed walk {fast * 1000:.3f} ms, ranking every child "
+        f"{slow * 1000:.1f} ms ({slow / fast:,.0f}x)"
+    )
 
 
 def main() -> None:
-    children = int(sys.argv[sys.argv.index("--children") + 1]) if "--children" in sys.argv \
-        else 100_000
+    children = (
+        int(sys.argv[sys.argv.index("--children") + 1]) if "--children" in sys.argv else 100_000
+    )
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 30
     print(f"RTDB orderByChild + limitToFirst(100) over {children:,} children:")
     over_http(children, runs)

@@ -71,12 +71,13 @@ def measure(label: str, host: str, runs: int, contenders: int) -> None:
     os.environ["FIRESTORE_EMULATOR_HOST"] = host
     results = [one_run(contenders, i) for i in range(runs)]
     for i, (ok, dt, final) in enumerate(results):
-        print(f"  {label} run {i + 1}: {ok}/{contenders} committed in {dt:.2f} s "
-              f"(counter {final})")
+        print(f"  {label} run {i + 1}: {ok}/{contenders} committed in {dt:.2f} s (counter {final})")
     total = sum(ok for ok, _, _ in results)
     times = sorted(dt for _, dt, _ in results)
-    print(f"  {label}: {total}/{contenders * runs} committed over {runs} runs; wall time "
-          f"median {times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s")
+    print(
+        f"  {label}: {total}/{contenders * runs} committed over {runs} runs; wall time "
+        f"median {times[len(times) // 2]:.2f} s, max {times[-1]:.2f} s"
+    )
 
 
 def main() -> None:

@@ -78,10 +78,12 @@ def load() -> dict[str, Any] | None:
         out: dict[str, Any] = {}
         for name in MODULES:
             described = pool.FindFileByName(_FILE.format(name))
-            out[name] = SimpleNamespace(**{
-                msg: _Message(message_factory.GetMessageClass(d))
-                for msg, d in described.message_types_by_name.items()
-            })
+            out[name] = SimpleNamespace(
+                **{
+                    msg: _Message(message_factory.GetMessageClass(d))
+                    for msg, d in described.message_types_by_name.items()
+                }
+            )
         return out
     except (DecodeError, KeyError, TypeError):
         return None

@@ -70,7 +70,7 @@ def apply(tree: Tree, op: str, path: list[str], value: Any) -> None:
         tree.set_priority(full, value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(before=writes, after=writes, specs=st.lists(queries, min_size=1, max_size=3))
 def test_index_walk_equals_ranking(before: Any, after: Any, specs: Any) -> None:
     old = indexes.MIN_INDEXED_CHILDREN

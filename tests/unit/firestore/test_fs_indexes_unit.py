@@ -147,7 +147,7 @@ def names(docs: list[Any]) -> list[str]:
     return [d.name for d in docs]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=documents, second=documents, specs=st.lists(queries, min_size=1, max_size=4))
 def test_indexed_plan_equals_scan(first: Any, second: Any, specs: list[dict[str, Any]]) -> None:
     store = Store()

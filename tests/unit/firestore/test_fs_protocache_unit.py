@@ -25,8 +25,9 @@ print(listen.SerializeToString().hex())
 
 
 def run(cache: Path) -> list[str]:
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(cache)], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(cache)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.split()
 
