@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from emulator.database.events import Event, Relation, derive, relation
 from emulator.database.listeners import Listener
@@ -22,9 +23,12 @@ from emulator.database.paths import Path
 from emulator.database.pushid import PushIdGenerator
 from emulator.database.query import render_selection
 from emulator.database.rules import DEFAULT_RULES, parse_rules
-from emulator.database.security import NamespaceRules
 from emulator.database.tree import Authorize, Tree, Write
-from emulator.database.values import Json, canonical
+from emulator.database.values import Json, Node, canonical
+from emulator.identity import Identity
+
+#: a version of the tree: the node at a path.
+View = Callable[[Path], "Node | None"]
 
 
 def _now_ms() -> int:
@@ -42,6 +46,48 @@ class Namespace:
     listeners: list[Listener] = field(default_factory=list)
 
 
+class RulesPolicy(Protocol):
+    """What the wire layers ask of a namespace's rules (``security.NamespaceRules``)."""
+
+    def can_read(self, identity: Identity, old: View, path: Path, query: Any, now: int) -> bool:
+        """Whether ``identity`` may read (or listen to) ``path``."""
+
+    def can_write(self, identity: Identity, old: View, path: Path, now: int) -> bool:
+        """Whether ``.write`` lets ``identity`` change ``path`` at all."""
+
+    def check_write(
+        self, identity: Identity, old: View, planned: list[tuple[Path, Any]], now: int
+    ) -> None:
+        """Raise PERMISSION_DENIED unless the planned replacements may be written."""
+
+
+class OpenRules:
+    """The default rules (everyone reads and writes everything), decided without loading the
+    rules engine: an emulator without rules never pays its import."""
+
+    def can_read(self, identity: Identity, old: View, path: Path, query: Any, now: int) -> bool:
+        """Always: the rules grant every read."""
+        return True
+
+    def can_write(self, identity: Identity, old: View, path: Path, now: int) -> bool:
+        """Always: the rules grant every write."""
+        return True
+
+    def check_write(
+        self, identity: Identity, old: View, planned: list[tuple[Path, Any]], now: int
+    ) -> None:
+        """Never refuses."""
+
+
+def compile_policy(text: str) -> RulesPolicy:
+    """The rules in ``text`` ready to decide; raises INVALID_ARGUMENT naming the line."""
+    if text == DEFAULT_RULES:
+        return OpenRules()
+    from emulator.database.security import NamespaceRules
+
+    return NamespaceRules(text)
+
+
 class DatabaseState:
     """Every namespace, created on first use."""
 
@@ -49,8 +95,8 @@ class DatabaseState:
         if rules_text is not None:
             parse_rules(rules_text)
         self._default_rules = rules_text if rules_text is not None else DEFAULT_RULES
-        self._default_security = NamespaceRules(self._default_rules)
-        self._security: dict[str, NamespaceRules] = {}
+        self._default_security = compile_policy(self._default_rules)
+        self._security: dict[str, RulesPolicy] = {}
         self._clock_ms = clock_ms
         self._lock = threading.RLock()
         self._namespaces: dict[str, Namespace] = {}
@@ -207,13 +253,13 @@ class DatabaseState:
         """Compile and install rules for ``ns``; raises ``INVALID_ARGUMENT`` (naming the line)
         if they do not compile, and the previous rules stay in force."""
         parse_rules(text)
-        compiled = NamespaceRules(text)
+        compiled = compile_policy(text)
         with self._lock:
             self._namespace(ns)
             self._rules[ns] = text
             self._security[ns] = compiled
 
-    def security(self, ns: str) -> NamespaceRules:
+    def security(self, ns: str) -> RulesPolicy:
         """The compiled rules in force for ``ns``."""
         with self._lock:
             return self._security.get(ns, self._default_security)
