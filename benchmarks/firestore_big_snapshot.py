@@ -1,6 +1,10 @@
 """Initial snapshot of a 100,000-document query: time, and the emulator's memory.
 
 Run: .venv/bin/python benchmarks/firestore_big_snapshot.py [--docs 100000] [--in-process]
+     [--no-official]
+
+Where the official emulator (java and its JAR) is installed, the same figures are measured on it
+in the same run, and both are printed with the ratio (official / ours).
 
 By default the emulator runs as ``firebase-sync emulators:start --only firestore`` in its own
 process, so its RSS can be read from /proc/PID/status and the client's work does not share its
@@ -79,18 +83,56 @@ def separate_emulator() -> Iterator[tuple[str, int]]:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         config = Path(tmp) / "firebase.json"
-        config.write_text(json.dumps({"emulators": {"firestore": {"port": port},
-                                                    "hub": {"port": free_port()}}}))
+        config.write_text(
+            json.dumps({"emulators": {"firestore": {"port": port}, "hub": {"port": free_port()}}})
+        )
         proc = subprocess.Popen(
-            [cli, "emulators:start", "--config", str(config), "--only", "firestore",
-             "--project", PROJECT],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                cli,
+                "emulators:start",
+                "--config",
+                str(config),
+                "--only",
+                "firestore",
+                "--project",
+                PROJECT,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_port(port)
             yield f"127.0.0.1:{port}", proc.pid
         finally:
             proc.terminate()
             proc.wait(30)
+
+
+@contextmanager
+def official_emulator() -> Iterator[tuple[str, int]]:
+    """The official Cloud Firestore emulator (the JVM) on a free port: (host, pid)."""
+    from tools.official_firestore import OfficialFirestore
+
+    with OfficialFirestore() as official:
+        yield official.host, official.pid
+
+
+def official_available() -> str | None:
+    """None when the official emulator can run here, else why not."""
+    from tools.official_firestore import unavailable_reason
+
+    return unavailable_reason()
+
+
+def compare(rows: list[tuple[str, float, float, str]]) -> None:
+    """Print (label, ours, official, unit) rows with the ratio official / ours."""
+    print("  ours vs the official emulator (ratio = official / ours):")
+    for label, ours, official, unit in rows:
+        ratio = official / ours if ours else float("nan")
+        print(
+            f"    {label}: ours {ours:,.2f} {unit}, official {official:,.2f} {unit}, "
+            f"ratio {ratio:.2f}"
+        )
 
 
 @contextmanager
@@ -111,8 +153,9 @@ def in_process_emulator() -> Iterator[tuple[str, int]]:
 
 def load(channel: grpc.Channel, coll: str, docs: int) -> float:
     """Create ``docs`` documents with raw 500-write commits; returns seconds taken."""
-    commit = channel.unary_unary(SERVICE + "Commit", request_serializer=None,
-                                 response_deserializer=None)
+    commit = channel.unary_unary(
+        SERVICE + "Commit", request_serializer=None, response_deserializer=None
+    )
     t0 = time.perf_counter()
     for start in range(0, docs, 500):
         req = fs.CommitRequest.pb()(database=DATABASE)
@@ -137,26 +180,41 @@ def raw_listen(channel: grpc.Channel, coll: str) -> tuple[int, float]:
     req.add_target.target_id = 1
     req.add_target.query.parent = ROOT
     req.add_target.query.structured_query.CopyFrom(structured_query(coll))
-    listen = channel.stream_stream(SERVICE + "Listen", request_serializer=None,
-                                   response_deserializer=fs.ListenResponse.pb().FromString)
+    listen = channel.stream_stream(
+        SERVICE + "Listen",
+        request_serializer=None,
+        response_deserializer=fs.ListenResponse.pb().FromString,
+    )
+    done = threading.Event()
+
+    def requests() -> Iterator[bytes]:
+        yield req.SerializeToString()
+        done.wait()  # a half-close ends the stream on the official emulator
+
     t0 = time.perf_counter()
-    stream = listen(iter([req.SerializeToString()]))
+    stream = listen(requests(), metadata=[("google-cloud-resource-prefix", DATABASE)])
     count = 0
-    for msg in stream:
-        if msg.HasField("document_change"):
-            count += 1
-        elif msg.HasField("target_change") and msg.target_change.target_change_type == 0:
-            break
-    dt = time.perf_counter() - t0
-    stream.cancel()
+    try:
+        for msg in stream:
+            if msg.HasField("document_change"):
+                count += 1
+            elif msg.HasField("target_change") and msg.target_change.target_change_type == 0:
+                break
+        dt = time.perf_counter() - t0
+    finally:
+        done.set()
+        stream.cancel()
     return count, dt
 
 
 def raw_run_query(channel: grpc.Channel, coll: str) -> tuple[int, float]:
     req = fs.RunQueryRequest.pb()(parent=ROOT)
     req.structured_query.CopyFrom(structured_query(coll))
-    run = channel.unary_stream(SERVICE + "RunQuery", request_serializer=None,
-                               response_deserializer=fs.RunQueryResponse.pb().FromString)
+    run = channel.unary_stream(
+        SERVICE + "RunQuery",
+        request_serializer=None,
+        response_deserializer=fs.RunQueryResponse.pb().FromString,
+    )
     t0 = time.perf_counter()
     count = sum(1 for msg in run(req.SerializeToString()) if msg.HasField("document"))
     return count, time.perf_counter() - t0
@@ -195,46 +253,93 @@ def client_on_snapshot(host: str, coll: str) -> tuple[int, float]:
     return count[0], dt
 
 
-def report(label: str, pid: int, run: Callable[[], tuple[int, float]]) -> None:
-    """Print docs, wall time and the CPU time the emulator process spent meanwhile."""
+def report(label: str, pid: int, run: Callable[[], tuple[int, float]]) -> float:
+    """Print docs, wall time and the CPU time the emulator process spent meanwhile; return
+    the wall time."""
     cpu0, own0 = cpu_s(pid), time.process_time()
     n, dt = run()
     cpu = cpu_s(pid) - cpu0
     client = "" if pid == os.getpid() else f", client CPU {time.process_time() - own0:.2f} s"
-    print(f"  {label}: {n:,} docs in {dt:.2f} s ({n / dt:,.0f} docs/s; "
-          f"emulator CPU {cpu:.2f} s{client})")
+    print(
+        f"  {label}: {n:,} docs in {dt:.2f} s ({n / dt:,.0f} docs/s; "
+        f"emulator CPU {cpu:.2f} s{client})"
+    )
+    return dt
 
 
-def snapshot_figures(host: str, pid: int, docs: int, client_docs: int) -> None:
-    """Load ``docs`` documents, then time reading them back every way; print RSS."""
+def snapshot_figures(host: str, pid: int, docs: int, client_docs: int) -> dict[str, float]:
+    """Load ``docs`` documents, then time reading them back every way; print RSS. Returns
+    the figures (seconds, MiB) by label."""
     idle = rss_mib(pid)
+    figures: dict[str, float] = {}
     with grpc.insecure_channel(host) as channel:
-        dt = load(channel, "big", docs)
+        figures["load (500-write commits), s"] = dt = load(channel, "big", docs)
         print(f"  loading {docs:,} docs (500-write commits): {dt:.2f} s")
         loaded = rss_mib(pid)
-        report("Listen initial snapshot (raw stream)", pid, lambda: raw_listen(channel, "big"))
+        figures["Listen initial snapshot, s"] = report(
+            "Listen initial snapshot (raw stream)", pid, lambda: raw_listen(channel, "big")
+        )
         after_listen = rss_mib(pid)
-        report("RunQuery stream (raw)", pid, lambda: raw_run_query(channel, "big"))
+        figures["RunQuery stream, s"] = report(
+            "RunQuery stream (raw)", pid, lambda: raw_run_query(channel, "big")
+        )
         load(channel, "small", client_docs)
-    report("python client get()", pid, lambda: client_get(host, "big"))
-    report("python client on_snapshot", pid, lambda: client_on_snapshot(host, "small"))
-    print(f"  emulator RSS: idle {idle:.0f} MiB, after load {loaded:.0f} MiB, "
-          f"after the Listen snapshot {after_listen:.0f} MiB, end {rss_mib(pid):.0f} MiB")
+    figures["python client get(), s"] = report(
+        "python client get()", pid, lambda: client_get(host, "big")
+    )
+    figures[f"python client on_snapshot ({client_docs:,} docs), s"] = report(
+        "python client on_snapshot", pid, lambda: client_on_snapshot(host, "small")
+    )
+    end = rss_mib(pid)
+    print(
+        f"  emulator RSS: idle {idle:.0f} MiB, after load {loaded:.0f} MiB, "
+        f"after the Listen snapshot {after_listen:.0f} MiB, end {end:.0f} MiB"
+    )
+    figures["emulator RSS after the Listen snapshot, MiB"] = after_listen
+    figures["emulator RSS at the end, MiB"] = end
+    return figures
+
+
+def compare_figures(ours: dict[str, float], official: dict[str, float]) -> None:
+    compare(
+        [
+            (label.rsplit(", ", 1)[0], ours[label], official[label], label.rsplit(", ", 1)[1])
+            for label in ours
+        ]
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=100_000)
-    parser.add_argument("--in-process", action="store_true",
-                        help="run the emulator on a thread of this process")
-    parser.add_argument("--client-docs", type=int, default=10_000,
-                        help="size of the query the Python client's on_snapshot reads")
+    parser.add_argument(
+        "--in-process", action="store_true", help="run the emulator on a thread of this process"
+    )
+    parser.add_argument(
+        "--client-docs",
+        type=int,
+        default=10_000,
+        help="size of the query the Python client's on_snapshot reads",
+    )
+    parser.add_argument(
+        "--no-official", action="store_true", help="skip the official emulator's baseline"
+    )
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     emulator = in_process_emulator if args.in_process else separate_emulator
     where = "in this process" if args.in_process else "in its own process"
     with emulator() as (host, pid):
         print(f"emulator {where} at {host} (pid {pid})")
-        snapshot_figures(host, pid, args.docs, args.client_docs)
+        ours = snapshot_figures(host, pid, args.docs, args.client_docs)
+    reason = "--no-official" if args.no_official else official_available()
+    if reason:
+        print(f"official emulator: not measured ({reason})")
+        return
+    with official_emulator() as (host, pid):
+        print(f"official emulator (JVM) at {host} (pid {pid})")
+        official = snapshot_figures(host, pid, args.docs, args.client_docs)
+    compare_figures(ours, official)
+
 
 if __name__ == "__main__":
     main()

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aiohttp import web
+from emulator.aiohttp_web import web
 
 if TYPE_CHECKING:
     from emulator.suite import EmulatorSuite

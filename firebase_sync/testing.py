@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import os
 import urllib.error
 import urllib.request
@@ -46,6 +45,27 @@ if TYPE_CHECKING:
     from firebase_sync.models import Document
     from firebase_sync.retry import RetryPolicy
     from firebase_sync.store import Store
+
+__all__ = [
+    "EmulatorHosts",
+    "FirestoreRepositoryFactory",
+    "NotAnEmulatorError",
+    "RealtimeRepositoryFactory",
+    "async_firestore_client",
+    "clear_database",
+    "clear_firestore",
+    "emulators",
+    "eventually",
+    "firestore_client",
+    "firestore_repository",
+    "realtime_repository",
+    "rtdb_app",
+    "session_project",
+    "store",
+    "verify_database_emulator",
+    "verify_firestore_emulator",
+    "xdist_worker",
+]
 
 DATABASE_HOST_VARIABLE = "FIREBASE_DATABASE_EMULATOR_HOST"
 FIRESTORE_HOST_VARIABLE = "FIRESTORE_EMULATOR_HOST"
@@ -215,9 +235,11 @@ def _async_fixture(
     function: Callable[_P, AsyncIterator[_R]],
 ) -> Callable[_P, AsyncIterator[_R]]:
     """A pytest-asyncio fixture (strict and auto mode), or one that says what is missing."""
-    if importlib.util.find_spec("pytest_asyncio") is not None:
+    try:
         import pytest_asyncio
-
+    except ImportError:
+        pass
+    else:
         return pytest_asyncio.fixture(function)
 
     name = function.__name__

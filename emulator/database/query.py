@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,14 +115,38 @@ class Query:
         low = None if isinstance(self.start, _Unbounded) else (self._bound(self.start),)
         # Every key order sorts below (2,): the bound takes all entries whose index is <= end.
         high = None if isinstance(self.end, _Unbounded) else (self._bound(self.end), (2,))
+        keep = self._named_bounds()
         if self.limit_last is not None:
             walk = index.entries.irange(low, high, inclusive=(True, False), reverse=True)
-            picked = list(itertools.islice(walk, self.limit_last))
+            picked = list(itertools.islice(filter(keep, walk), self.limit_last))
             picked.reverse()
         else:
             walk = index.entries.irange(low, high, inclusive=(True, False))
-            picked = list(itertools.islice(walk, self.limit_first))
+            picked = list(itertools.islice(filter(keep, walk), self.limit_first))
         return [(key, node_child(node, key)) for _, _, key in picked]
+
+    def _named_bounds(self) -> Callable[[tuple[Any, ...]], bool] | None:
+        # The walk's slice covers whole index values; names and exclusive bounds (WebSocket
+        # queries) then only drop entries at the boundary values. None: nothing to drop (REST).
+        if not (self.start_name or self.end_name or self.start_after or self.end_before):
+            return None
+        low = high = None
+        if not isinstance(self.start, _Unbounded):
+            low = self._position(
+                self.start, self.start_name, MAX_NAME if self.start_after else MIN_NAME
+            )
+        if not isinstance(self.end, _Unbounded):
+            high = self._position(
+                self.end, self.end_name, MIN_NAME if self.end_before else MAX_NAME
+            )
+
+        def keep(entry: tuple[Any, ...]) -> bool:
+            at = self._at(entry)
+            if low is not None and (at <= low if self.start_after else at < low):
+                return False
+            return high is None or (at < high if self.end_before else at <= high)
+
+        return keep
 
     def rank(self, key: str, node: Node) -> tuple[Any, ...]:
         """The index value of child ``key`` (``node``) under this query's order."""

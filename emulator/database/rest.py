@@ -18,8 +18,7 @@ import logging
 from typing import Any
 from urllib.parse import unquote
 
-from aiohttp import web
-
+from emulator.aiohttp_web import web
 from emulator.database import sse
 from emulator.database.listeners import Listener, Signal
 from emulator.database.paths import Path, check_namespace, parse_url_path
@@ -121,8 +120,9 @@ def caller(request: web.Request, params: dict[str, str]) -> Identity:
         return NOBODY
     if not isinstance(auth, dict):
         raise invalid("auth_variable_override must be a JSON object or null")
-    return Identity(claims=auth.get("token") if isinstance(auth.get("token"), dict) else {},
-                    override=auth)
+    return Identity(
+        claims=auth.get("token") if isinstance(auth.get("token"), dict) else {}, override=auth
+    )
 
 
 def json_response(

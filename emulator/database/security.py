@@ -88,18 +88,24 @@ def _compile_node(raw: Any, text: str, where: str) -> RuleNode:
     for key, value in raw.items():
         if key.startswith("."):
             if key not in _RULE_KEYS:
-                raise invalid(f"Error saving rules - Line {_line_of(text, json.dumps(key))}: "
-                              f"Invalid key {key} at {where}.")
+                raise invalid(
+                    f"Error saving rules - Line {_line_of(text, json.dumps(key))}: "
+                    f"Invalid key {key} at {where}."
+                )
             if key == ".indexOn":
                 if not isinstance(value, str | list):
-                    raise invalid(f"Error saving rules - Line 1: .indexOn at {where} must be a "
-                                  "string or a list of strings.")
+                    raise invalid(
+                        f"Error saving rules - Line 1: .indexOn at {where} must be a "
+                        "string or a list of strings."
+                    )
                 continue
             setattr(node, key[1:], _condition(key, value, text, where))
         elif key.startswith("$"):
             if node.wildcard is not None:
-                raise invalid(f"Error saving rules - Line {_line_of(text, json.dumps(key))}: "
-                              f"Only one $location is allowed at {where}.")
+                raise invalid(
+                    f"Error saving rules - Line {_line_of(text, json.dumps(key))}: "
+                    f"Only one $location is allowed at {where}."
+                )
             node.wildcard = (key, _compile_node(value, text, f"{where}{key}/"))
         else:
             node.children[key] = _compile_node(value, text, f"{where}{key}/")
@@ -110,17 +116,21 @@ def _condition(key: str, value: Any, text: str, where: str) -> Condition:
     if isinstance(value, bool):
         return value
     if not isinstance(value, str):
-        raise invalid(f"Error saving rules - Line 1: {key} at {where} must be a string or a "
-                      "boolean.")
+        raise invalid(
+            f"Error saving rules - Line 1: {key} at {where} must be a string or a boolean."
+        )
     try:
         return parse_expression(value, "database")
     except RulesSyntaxError as exc:
         line = _line_of(text, value)
-        raise invalid(f"Error saving rules - Line {line}: {exc.message} ({key} at {where}, "
-                      f"column {exc.column}).") from None
+        raise invalid(
+            f"Error saving rules - Line {line}: {exc.message} ({key} at {where}, "
+            f"column {exc.column})."
+        ) from None
     except RecursionError:
-        raise invalid(f"Error saving rules - Line {_line_of(text, value)}: expression nested "
-                      "too deeply.") from None
+        raise invalid(
+            f"Error saving rules - Line {_line_of(text, value)}: expression nested too deeply."
+        ) from None
 
 
 # --------------------------------------------------------------------------------- snapshots
@@ -294,8 +304,9 @@ class _Evaluator:
                 isinstance(left, str) and isinstance(right, str)
             ):
                 raise EvaluationError("comparison needs two numbers or two strings")
-            return {"<": left < right, "<=": left <= right, ">": left > right,
-                    ">=": left >= right}[op]
+            return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[
+                op
+            ]
         a, b = _number(left), _number(right)
         if op == "-":
             return a - b
@@ -443,8 +454,12 @@ class NamespaceRules:
         """Whether a read (or listen) at ``path`` is allowed: any ``.read`` on the way."""
         if identity.admin:
             return True
-        base = {"auth": auth_variable(identity), "now": now, "root": Snapshot(old, ()),
-                "query": query_variable(query)}
+        base = {
+            "auth": auth_variable(identity),
+            "now": now,
+            "root": Snapshot(old, ()),
+            "query": query_variable(query),
+        }
         for depth, node, bound in self._walk(path):
             if node.read is None:
                 continue
@@ -452,6 +467,14 @@ class NamespaceRules:
             if _Evaluator(variables).truth(node.read):
                 return True
         return False
+
+    def can_write(self, identity: Identity, old: View, path: Path, now: int) -> bool:
+        """Whether ``.write`` lets ``identity`` change ``path`` at all (``newData`` is the
+        data as it stands: cancelling an onDisconnect registration writes nothing)."""
+        if identity.admin:
+            return True
+        base = {"auth": auth_variable(identity), "now": now, "root": Snapshot(old, ())}
+        return self._granted(base, old, old, path)
 
     def check_write(
         self, identity: Identity, old: View, planned: list[tuple[Path, Node | None]], now: int
@@ -476,14 +499,26 @@ class NamespaceRules:
             if node.write is None:
                 continue
             where = path[:depth]
-            variables = {**base, **bound, "data": Snapshot(old, where),
-                         "newData": Snapshot(new, where)}
+            variables = {
+                **base,
+                **bound,
+                "data": Snapshot(old, where),
+                "newData": Snapshot(new, where),
+            }
             if _Evaluator(variables).truth(node.write):
                 return True
         return False
 
-    def _validate(self, base: dict[str, Any], old: View, new: View, where: Path,
-                  node: RuleNode, bound: dict[str, Any], validated: set[Path]) -> None:
+    def _validate(
+        self,
+        base: dict[str, Any],
+        old: View,
+        new: View,
+        where: Path,
+        node: RuleNode,
+        bound: dict[str, Any],
+        validated: set[Path],
+    ) -> None:
         if node.validate is None or where in validated:
             return
         validated.add(where)
@@ -493,8 +528,9 @@ class NamespaceRules:
         if not _Evaluator(variables).truth(node.validate):
             raise ServiceError(Code.PERMISSION_DENIED, PERMISSION_DENIED)
 
-    def _validate_below(self, base: dict[str, Any], old: View, new: View, path: Path,
-                        validated: set[Path]) -> None:
+    def _validate_below(
+        self, base: dict[str, Any], old: View, new: View, path: Path, validated: set[Path]
+    ) -> None:
         start = None
         bound: dict[str, Any] = {}
         for depth, node, variables in self._walk(path):
@@ -514,4 +550,3 @@ class NamespaceRules:
                 child_path = (*where, key)
                 self._validate(base, old, new, child_path, child_node, child_vars, validated)
                 pending.append((child_path, child_node, child_vars))
-

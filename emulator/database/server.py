@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiohttp import web
-
+from emulator.aiohttp_web import web
 from emulator.database.paths import check_namespace
 from emulator.database.rest import MAX_WRITE_BYTES, RestApi
 from emulator.database.state import DatabaseState

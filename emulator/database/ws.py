@@ -22,27 +22,35 @@ stops reading) is cut: its transport is aborted and its queue dropped; the clien
 listens again and receives fresh data. onDisconnect operations run whenever a connection ends,
 for any reason (client close, network loss, overflow, emulator shutdown).
 
-Error answers: a malformed request is answered with status ``invalid_args`` (our choice: the
-clients treat every status other than ``ok`` as a failure with that code) and a message; a
-failed hash comparison with ``datastale``. A frame sequence or envelope no client would send
-(not JSON, not an object, too large) closes the connection with code 1002 or 1009.
+Security rules (``security``) apply as on REST, to the identity the connection authenticated
+as: ``gauth`` with ``owner`` (the admin SDKs' emulator token) or any non-JWT Google token is the
+administrator (rules bypassed; its ``authvar`` / ``noauth`` act as someone / nobody), ``auth``
+with a JWT (unsigned mock tokens included, never verified) is that user, and ``unauth`` or no
+auth is nobody. Listens and gets need ``.read``, writes ``.write`` and ``.validate`` (checked
+before a hash comparison, so a refused writer learns nothing of the data); onDisconnect
+operations are checked when registered, as production does, and not again when they run, and
+``oc`` needs ``.write``. When the identity changes, the listens it may no longer read are
+revoked with a ``c`` push (the clients end them with ``permission_denied``).
+
+Error answers: ``permission_denied`` as above; a malformed request is answered with status
+``invalid_args`` (our choice: the clients treat every status other than ``ok`` as a failure
+with that code) and a message; a failed hash comparison with ``datastale``. A frame sequence
+or envelope no client would send (not JSON, not an object, too large, binary) closes the
+connection with code 1002, 1009 or 1003.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
+import contextlib
 import logging
 import secrets
-import time
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
-
+from emulator.aiohttp_web import WSCloseCode, WSMsgType, web
 from emulator.database import wsproto
 from emulator.database.events import Relation, relation
 from emulator.database.hashing import node_hash
@@ -50,15 +58,17 @@ from emulator.database.paths import Path, is_prefix
 from emulator.database.query import Query
 from emulator.database.rest import error_response, namespace_for, parse_query_string
 from emulator.database.state import DatabaseState
-from emulator.database.tree import Tree, Write
+from emulator.database.tree import Authorize, Tree, Write
 from emulator.database.values import Json, parse_json
-from emulator.errors import ServiceError, invalid
+from emulator.errors import Code, ServiceError, invalid
+from emulator.identity import ADMIN, NOBODY, Identity, InvalidToken, decode_claims
 
 log = logging.getLogger(__name__)
 
 OK = "ok"
 INVALID = "invalid_args"
 DATASTALE = "datastale"
+DENIED = "permission_denied"
 #: the largest WebSocket frame accepted; clients cut messages into 16,384-character frames.
 MAX_WS_FRAME_BYTES = 1024 * 1024
 #: the largest reassembled message; the SDKs refuse writes over 16 MB before sending them.
@@ -78,6 +88,8 @@ class WsListen:
     path: Path
     query: Query | None
     tag: int | None
+    #: the query object as the client sent it (a revocation names the listen with it)
+    query_object: Json = None
     #: filtered listens: the JSON of each child last sent, or ``None`` when a non-object was
     window: dict[str, str] | None = None
     #: filtered listens: the JSON last sent while the node was not an object
@@ -112,7 +124,8 @@ class Connection:
         self.loop = asyncio.get_running_loop()
         self.listens: dict[tuple[Path, str], WsListen] = {}
         self.on_disconnect: list[_OnDisconnect] = []
-        self.auth: Json = None
+        #: who the connection acts as (``auth`` / ``gauth`` / ``unauth``); rules see it
+        self.identity: Identity = NOBODY
         self.assembler = wsproto.FrameAssembler(MAX_MESSAGE_CHARS)
         self.overflowed = False
         #: the close code the server ends the connection with
@@ -120,21 +133,37 @@ class Connection:
         self.pending_bytes = 0
         self.sent_messages = 0
         self._outbox: deque[str] = deque()
+        self._handover_lock = threading.Lock()
+        self._in_flight = 0
         self._wake = asyncio.Event()
         self._done = False
 
     # ------------------------------------------------------------------ outgoing
 
     def offer(self, message: str) -> None:
-        """Queue a message; any thread (writes may come from other threads)."""
+        """Queue a message; any thread (writes may come from other threads).
+
+        Messages handed over from other threads go through the loop's FIFO; while any are in
+        flight, the loop's own messages queue behind them, so write order holds across threads.
+        """
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
+        with self._handover_lock:
+            if running is self.loop and not self._in_flight:
+                self._offer_now(message)
+                return
+            self._in_flight += 1
         if running is self.loop:
-            self._offer_now(message)
+            self.loop.call_soon(self._offer_handed_over, message)
         else:
-            self.loop.call_soon_threadsafe(self._offer_now, message)
+            self.loop.call_soon_threadsafe(self._offer_handed_over, message)
+
+    def _offer_handed_over(self, message: str) -> None:
+        with self._handover_lock:
+            self._in_flight -= 1
+        self._offer_now(message)
 
     def _offer_now(self, message: str) -> None:
         if self._done:
@@ -155,15 +184,18 @@ class Connection:
 
     async def run_sender(self) -> None:
         """Send queued messages, frame by frame, until the connection ends."""
-        while not self._done:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._outbox and not self._done:
-                message = self._outbox.popleft()
-                for frame in wsproto.split_frames(message):
-                    await self.ws.send_str(frame)
-                self.pending_bytes -= len(message)
-                self.sent_messages += 1
+        try:
+            while not self._done:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._outbox and not self._done:
+                    message = self._outbox.popleft()
+                    for frame in wsproto.split_frames(message):
+                        await self.ws.send_str(frame)
+                    self.pending_bytes -= len(message)
+                    self.sent_messages += 1
+        except (ConnectionError, OSError):
+            self._done = True  # the peer is gone; the receiving side ends the connection
 
     def finish(self) -> None:
         """Stop sending (the socket is closing)."""
@@ -204,7 +236,10 @@ class Connection:
         try:
             status, data = self.api.dispatch(self, body.get("a"), body.get("b"))
         except ServiceError as exc:
-            status, data = INVALID, wsproto.dumps(exc.message)
+            status = DENIED if exc.code is Code.PERMISSION_DENIED else INVALID
+            data = wsproto.dumps(exc.message)
+            if status == DENIED:
+                self.api.statuses[DENIED] = self.api.statuses.get(DENIED, 0) + 1
         except _Datastale:
             status, data = DATASTALE, wsproto.dumps("The transaction needs to be run again")
         except (RecursionError, ValueError, TypeError, ArithmeticError):
@@ -228,7 +263,6 @@ class WebSocketApi:
         project: str,
         heartbeat: float = 30.0,
         max_pending_bytes: int = 64 * 1024 * 1024,
-        clock_ms: Any = None,
     ) -> None:
         self.state = state
         self.project = project
@@ -236,7 +270,6 @@ class WebSocketApi:
         self.max_pending_bytes = max_pending_bytes
         self.connections: set[Connection] = set()
         self.closing = False
-        self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         # Listens by namespace; read and changed only under the state lock.
         self._listens: dict[str, list[WsListen]] = {}
         #: statistics: answers by status, connections cut for not reading
@@ -264,7 +297,7 @@ class WebSocketApi:
         conn = Connection(self, ws, request, ns, self.max_pending_bytes)
         self.connections.add(conn)
         session = secrets.token_hex(16)
-        conn.offer(wsproto.handshake(self._clock_ms(), request.host, session))
+        conn.offer(wsproto.handshake(self.state.now_ms(), request.host, session))
         sender = asyncio.create_task(conn.run_sender())
         try:
             async for msg in ws:
@@ -286,6 +319,8 @@ class WebSocketApi:
                 self.overflows += 1
             conn.finish()
             sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
             self._end(conn)
             if not ws.closed:
                 try:
@@ -316,9 +351,10 @@ class WebSocketApi:
                 if listen in listens:
                     listens.remove(listen)
             conn.listens.clear()
+        conn.identity = ADMIN  # the rules were checked when each operation was registered
         for op in conn.on_disconnect:
             try:
-                self._apply(conn.ns, op.action, op.path, op.is_priority, op.data, None)
+                self._apply(conn, op.action, op.path, op.is_priority, op.data, None)
             except ServiceError as exc:
                 log.info("onDisconnect %s at /%s failed: %s", op.action, "/".join(op.path), exc)
         conn.on_disconnect.clear()
@@ -345,7 +381,7 @@ class WebSocketApi:
             if expected is not None and not isinstance(expected, str):
                 raise invalid("h must be a string")
             try:
-                self._apply(conn.ns, action, path, is_priority, body["d"], expected)
+                self._apply(conn, action, path, is_priority, body["d"], expected)
             except _Datastale:
                 self.statuses[DATASTALE] = self.statuses.get(DATASTALE, 0) + 1
                 raise
@@ -364,38 +400,89 @@ class WebSocketApi:
                 raise invalid("Cannot merge into a priority")
             # Validate now, as the server does, on a scratch tree: refused data is reported
             # to the client at once instead of failing silently at disconnect.
-            scratch = Tree(self._clock_ms)
-            if action == "om":
-                scratch.update(path, data)
-            elif is_priority:
-                scratch.set_priority(path, data)
-            else:
-                scratch.set(path, data)
+            # The rules are checked now too, against the current data (only now, as production).
+            scratch = Tree(self.state.now_ms)
+            with self.state.lock:
+                authorize = self._authorizer(conn)
+                if action == "om":
+                    scratch.update(path, data, authorize=authorize)
+                elif is_priority:
+                    scratch.set_priority(path, data, authorize=authorize)
+                else:
+                    scratch.set(path, data, authorize=authorize)
             conn.on_disconnect.append(_OnDisconnect(action, path, is_priority, data))
             return OK, _EMPTY_JSON
         if action == "oc":
             path, _ = wsproto.parse_path(body.get("p"))
+            with self.state.lock:
+                tree = self.state.tree(conn.ns)
+                allowed = self.state.security(conn.ns).can_write(
+                    conn.identity, tree.node, path, self.state.now_ms()
+                )
+            if not allowed:
+                raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
             conn.on_disconnect = [op for op in conn.on_disconnect if not is_prefix(path, op.path)]
             return OK, _EMPTY_JSON
         if action in ("auth", "gauth"):
             cred = body.get("cred")
             if not isinstance(cred, str) or not cred:
                 raise invalid("cred must be a token")
-            claims = _token_claims(cred) if action == "auth" else None
-            if action == "auth" and claims is None:
-                return "invalid_token", wsproto.dumps("Could not parse auth token.")
-            conn.auth = claims if claims is not None else {"admin": True}
-            expires = claims.get("exp") if isinstance(claims, dict) else None
-            return OK, wsproto.dumps({"auth": claims, "expires": expires})
+            try:
+                identity = ADMIN if cred == "owner" else Identity(claims=decode_claims(cred))
+            except InvalidToken:
+                if action == "auth":
+                    return "invalid_token", wsproto.dumps("Could not parse auth token.")
+                identity = ADMIN  # a Google OAuth access token: an administrator's credential
+            self._set_identity(conn, _acting_as(identity, body))
+            claims = identity.claims
+            expires = claims.get("exp") if claims is not None else None
+            return OK, wsproto.dumps({"auth": conn.identity.auth_variable(), "expires": expires})
         if action in ("unauth", "appcheck", "unappeck", "s"):
             if action == "unauth":
-                conn.auth = None
+                self._set_identity(conn, NOBODY)
             return OK, _EMPTY_JSON
         raise invalid(f"Unknown action {action!r}")
 
+    def _authorizer(self, conn: Connection) -> Authorize:
+        """The rules check of a write by ``conn`` (call and use under the state lock)."""
+        rules = self.state.security(conn.ns)
+        tree = self.state.tree(conn.ns)
+        identity = conn.identity
+
+        def authorize(planned: list[tuple[Path, Any]]) -> None:
+            rules.check_write(identity, tree.node, planned, self.state.now_ms())
+
+        return authorize
+
+    def _set_identity(self, conn: Connection, identity: Identity) -> None:
+        """Act as ``identity`` from now on; revoke the listens it may not read."""
+        with self.state.lock:
+            conn.identity = identity
+            rules = self.state.security(conn.ns)
+            tree = self.state.tree(conn.ns)
+            listens = self._listens.get(conn.ns, [])
+            for key, listen in list(conn.listens.items()):
+                now = self.state.now_ms()
+                if rules.can_read(identity, tree.node, listen.path, listen.query, now):
+                    continue
+                del conn.listens[key]
+                if listen in listens:
+                    listens.remove(listen)
+                revoked: dict[str, Json] = {"p": "/".join(listen.path)}
+                if listen.tag is not None:
+                    revoked["q"] = [listen.query_object]
+                conn.offer(wsproto.dumps({"t": "d", "d": {"a": "c", "b": revoked}}))
+
+    def _check_read(self, conn: Connection, path: Path, query: Query | None) -> None:
+        """Raise PERMISSION_DENIED unless the rules let ``conn`` read ``path`` (under the lock)."""
+        tree = self.state.tree(conn.ns)
+        rules = self.state.security(conn.ns)
+        if not rules.can_read(conn.identity, tree.node, path, query, self.state.now_ms()):
+            raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
+
     def _apply(
         self,
-        ns: str,
+        conn: Connection,
         action: str,
         path: Path,
         is_priority: bool,
@@ -403,17 +490,22 @@ class WebSocketApi:
         expected_hash: str | None,
     ) -> Write:
         def op(tree: Tree) -> Write:
-            if expected_hash is not None and node_hash(tree.node(path)) != expected_hash:
-                raise _Datastale()
+            rules = self._authorizer(conn)
+
+            def authorize(planned: list[tuple[Path, Any]]) -> None:
+                rules(planned)  # first: a refused writer learns nothing from the hash
+                if expected_hash is not None and node_hash(tree.node(path)) != expected_hash:
+                    raise _Datastale()
+
             if action in ("m", "om"):
                 if is_priority:
                     raise invalid("Cannot merge into a priority")
-                return tree.update(path, data)
+                return tree.update(path, data, authorize=authorize)
             if is_priority:
-                return tree.set_priority(path, data)
-            return tree.set(path, data)
+                return tree.set_priority(path, data, authorize=authorize)
+            return tree.set(path, data, authorize=authorize)
 
-        return self.state.write(ns, path, op)
+        return self.state.write(conn.ns, path, op)
 
     def _listen(self, conn: Connection, body: dict[str, Any]) -> str:
         path, is_priority = wsproto.parse_path(body.get("p"))
@@ -424,8 +516,9 @@ class WebSocketApi:
         if tag is not None and (isinstance(tag, bool) or not isinstance(tag, int)):
             raise invalid("t must be a number")
         key = (path, wsproto.dumps(body.get("q") or {}))
-        listen = WsListen(conn, path, query, tag)
+        listen = WsListen(conn, path, query, tag, body.get("q"))
         with self.state.lock:
+            self._check_read(conn, path, query)
             listens = self._listens.setdefault(conn.ns, [])
             old = conn.listens.pop(key, None)
             if old is not None and old in listens:
@@ -452,11 +545,12 @@ class WebSocketApi:
         path, is_priority = wsproto.parse_path(body.get("p"))
         query = wsproto.parse_query(body.get("q"))
         with self.state.lock:
+            self._check_read(conn, path, query)
             tree = self.state.tree(conn.ns)
             if is_priority:
                 return wsproto.dumps(tree.priority(path))
             node = tree.node(path)
-            selected = query.select(node) if query is not None else None
+            selected = tree.select(path, query) if query is not None else None
             if selected is None:
                 return wsproto.dumps(node)
             return wsproto.dumps(dict(selected) or None)
@@ -517,7 +611,7 @@ class WebSocketApi:
         """Send a filtered listen what changed in its window (see the module docstring)."""
         assert listen.query is not None
         node = tree.node(listen.path)
-        selected = listen.query.select(node)
+        selected = tree.select(listen.path, listen.query)
         conn, path, tag = listen.conn, listen.path, listen.tag
         if selected is None:
             text = wsproto.dumps(node)
@@ -563,14 +657,16 @@ def _patch_touches(base: Path, by_first: dict[str, list[Path]], listener: Path) 
     return False
 
 
-def _token_claims(token: str) -> dict[str, Json] | None:
-    """The claims of a JWT, signature unchecked (the emulator accepts unsigned mock tokens)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (binascii.Error, ValueError, RecursionError):
-        return None
-    return claims if isinstance(claims, dict) else None
+def _acting_as(identity: Identity, body: dict[str, Any]) -> Identity:
+    """An administrator's ``authvar`` (databaseAuthVariableOverride) or ``noauth`` (null)."""
+    if not identity.admin:
+        return identity
+    if body.get("noauth") is True:
+        return NOBODY
+    override = body.get("authvar")
+    if override is None:
+        return identity
+    if not isinstance(override, dict):
+        raise invalid("authvar must be an object")
+    token = override.get("token")
+    return Identity(claims=token if isinstance(token, dict) else {}, override=override)

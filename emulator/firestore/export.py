@@ -30,12 +30,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import json_format
-
 from emulator.errors import invalid
 from emulator.export import write_file_atomically
 
-from . import datastore_format as fmt
 from .store import DbKey, Store, from_timestamp, to_timestamp
 from .values import Document
 
@@ -50,6 +47,8 @@ LEGACY_FORMAT = "firebase-sync-firestore"
 
 def export_store(store: Store, directory: Path) -> dict[str, object]:
     """Write every database of ``store`` under ``directory``; return the metadata entry."""
+    from . import datastore_format as fmt  # only when exporting: a cold start skips it
+
     root = Path(directory) / DIRNAME
     started = time.time_ns() // 1000
     with store.lock:
@@ -91,6 +90,8 @@ def find_overall_metadata(directory: Path) -> Path | None:
 
 def read_official(metadata_file: Path) -> dict[DbKey, list[Any]]:
     """Every document of an official-format export, by (project, database)."""
+    from . import datastore_format as fmt  # only when importing: a cold start skips it
+
     try:
         overall = metadata_file.read_bytes()
         databases: dict[DbKey, list[Any]] = defaultdict(list)
@@ -108,6 +109,8 @@ def read_official(metadata_file: Path) -> dict[DbKey, list[Any]]:
 
 
 def _read_legacy(root: Path) -> dict[DbKey, list[Any]]:
+    from google.protobuf import json_format  # only for this old format
+
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     if manifest.get("format") != LEGACY_FORMAT:
         raise invalid(f"unknown Firestore export format {manifest.get('format')!r}")

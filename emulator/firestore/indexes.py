@@ -81,6 +81,21 @@ def _component_keys(doc: Any, component: Component) -> list[Any] | None:
     return [sort_key(v)]
 
 
+_PREFIXES: dict[str, tuple[Any, ...]] = {}
+
+
+def _name_key(name: str) -> tuple[Any, ...]:
+    """``name_key(name)``, sharing the key of the collection path between its documents
+    (an index holds one per entry: this is most of its memory and build time)."""
+    coll, _, last = name.rpartition("/")
+    prefix = _PREFIXES.get(coll)
+    if prefix is None:
+        if len(_PREFIXES) > 10_000:
+            _PREFIXES.clear()
+        prefix = _PREFIXES[coll] = name_key(coll)
+    return prefix + name_key(last)
+
+
 class Index:
     """The sorted entries of one shape over one scope."""
 
@@ -95,7 +110,7 @@ class Index:
             if keys is None:
                 return []
             parts.append(keys)
-        tail = (name_key(doc.name), doc.name)
+        tail = (_name_key(doc.name), doc.name)
         if len(parts) == 1 and len(parts[0]) == 1:
             return [(parts[0][0], *tail)]
         return [(*combo, *tail) for combo in itertools.product(*parts)]

@@ -43,6 +43,8 @@ IS_NAN, IS_NULL, IS_NOT_NAN, IS_NOT_NULL = 2, 3, 4, 5
 INEQUALITIES = {LT, LTE, GT, GTE, NEQ, NOT_IN}
 MAX_DISJUNCTIONS = 30
 MAX_NOT_IN = 10
+#: "A minimum of one and maximum of five aggregations per query" (StructuredAggregationQuery).
+MAX_AGGREGATIONS = 5
 
 Predicate = Callable[[Any], bool]
 
@@ -183,7 +185,11 @@ def compile_query(parent: str, sq: Any) -> Query:
     predicate = None
     if sq.HasField("where"):
         if _count_not_equal(sq.where) > 1:
-            raise invalid("a query can have at most one != or not-in filter")
+            raise invalid("Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or "
+                          "'IS_NOT_NULL' filter allowed per query.")
+        if _uses_not_in_with_disjunction(sq.where):
+            raise invalid("'NOT_IN' cannot be used in the same query with 'IN', "
+                          "'ARRAY_CONTAINS_ANY' or 'OR'.")
         predicate = _compile_filter(sq.where, inequality_fields, parent)
     orders: list[tuple[FieldPath, int]] = []
     for o in sq.order_by:
@@ -198,8 +204,12 @@ def compile_query(parent: str, sq: Any) -> Query:
         orders.append((path, last))
     if NAME not in {p for p, _ in orders}:
         orders.append((NAME, last))
-    start = _cursor(sq.start_at, orders, parent) if sq.HasField("start_at") else None
-    end = _cursor(sq.end_at, orders, parent) if sq.HasField("end_at") else None
+    elif orders[-1][0] != NAME:  # explicit, or followed by an inequality field's implicit order
+        raise invalid("order by clause cannot contain more fields after the key")
+    # Cursor values match the explicit orders only (implicit ones cannot be given values).
+    explicit = orders[:len(sq.order_by)]
+    start = _cursor(sq.start_at, explicit, parent) if sq.HasField("start_at") else None
+    end = _cursor(sq.end_at, explicit, parent) if sq.HasField("end_at") else None
     if sq.offset < 0:
         raise invalid("offset must be non-negative")
     limit = None
@@ -227,7 +237,7 @@ def compile_query(parent: str, sq: Any) -> Query:
 
 def _cursor(c: Any, orders: list[tuple[FieldPath, int]], parent: str) -> Cursor:
     if len(c.values) > len(orders):
-        raise invalid("too many cursor values for the query's ordering")
+        raise invalid("Cursor has too many values.")
     values = []
     for v, (path, _) in zip(c.values, orders, strict=False):
         if path == NAME:
@@ -280,11 +290,31 @@ def _conjuncts(f: Any, parent: str) -> list[tuple[FieldPath, int, Any]] | None:
     return [(path, ff.op, target)]
 
 
+def _filter_kinds(f: Any, into: set[int | str]) -> set[int | str]:
+    """Field filter operators in the tree, plus "OR" when it holds a disjunction."""
+    k = f.WhichOneof("filter_type")
+    if k == "composite_filter":
+        if f.composite_filter.op == 2:
+            into.add("OR")
+        for sub in f.composite_filter.filters:
+            _filter_kinds(sub, into)
+    elif k == "field_filter":
+        into.add(f.field_filter.op)
+    return into
+
+
+def _uses_not_in_with_disjunction(f: Any) -> bool:
+    kinds = _filter_kinds(f, set())
+    return NOT_IN in kinds and bool(kinds & {IN, ARRAY_CONTAINS_ANY, "OR"})
+
+
 def _count_not_equal(f: Any) -> int:
-    """How many NOT_EQUAL / NOT_IN field filters the filter tree holds."""
+    """How many NOT_EQUAL / NOT_IN / IS_NOT_NAN / IS_NOT_NULL filters the tree holds."""
     k = f.WhichOneof("filter_type")
     if k == "composite_filter":
         return sum(_count_not_equal(sub) for sub in f.composite_filter.filters)
+    if k == "unary_filter":
+        return int(f.unary_filter.op in (IS_NOT_NAN, IS_NOT_NULL))
     return int(k == "field_filter" and f.field_filter.op in (NEQ, NOT_IN))
 
 
@@ -388,11 +418,12 @@ def _need_array(target: Any, op: int) -> list[Any]:
     values = list(target.array_value.values)
     if not values:
         raise invalid("IN, NOT_IN and ARRAY_CONTAINS_ANY filters need a non-empty array")
+    # The official emulator's wording.
     if op == NOT_IN and len(values) > MAX_NOT_IN:
-        raise invalid(f"NOT_IN filters support at most {MAX_NOT_IN} values")
+        raise invalid(f"'NOT_IN' supports up to {MAX_NOT_IN} comparison values.")
     if len(values) > MAX_DISJUNCTIONS:
-        raise invalid(f"IN and ARRAY_CONTAINS_ANY filters support at most {MAX_DISJUNCTIONS} "
-                      "values (the disjunction limit)")
+        name = "IN" if op == IN else "ARRAY_CONTAINS_ANY"
+        raise invalid(f"'{name}' supports up to {MAX_DISJUNCTIONS} comparison values.")
     return values
 
 
@@ -405,6 +436,8 @@ def aggregated_fields(aggs: Iterable[Any]) -> list[FieldPath]:
     aggs = list(aggs)
     if not aggs:
         raise invalid("Aggregations can not be empty.")
+    if len(aggs) > MAX_AGGREGATIONS:
+        raise invalid(f"a query can have at most {MAX_AGGREGATIONS} aggregations")
     seen: set[str] = set()
     fields: list[FieldPath] = []
     for agg in aggs:
@@ -418,6 +451,19 @@ def aggregated_fields(aggs: Iterable[Any]) -> list[FieldPath]:
             if path not in fields:
                 fields.append(path)
     return fields
+
+
+def check_aggregation_orders(sq: Any, q: Query, fields: list[FieldPath]) -> None:
+    """sum / avg order by their fields before ``__name__``: impossible when the query orders by
+    ``__name__`` explicitly and not by those fields. Raises INVALID_ARGUMENT."""
+    if not any(parse_field_path(o.field.field_path) == NAME for o in sq.order_by):
+        return
+    ordered = {path for path, _ in q.orders}
+    missing = [format_field_path(f) for f in fields if f not in ordered]
+    if missing:
+        raise invalid(f"This query requires an index that has fields [{', '.join(missing)}] "
+                      "after __name__ and Firestore does not currently support such an index. "
+                      "Please try the query again with additional ordering on those fields.")
 
 
 def aggregation_input(q: Query, fields: list[FieldPath], docs: Iterable[Any]) -> list[Any]:

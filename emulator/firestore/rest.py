@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from aiohttp import web
-
+from emulator.aiohttp_web import web
 from emulator.errors import Code
 
 from .listen import ListenEngine

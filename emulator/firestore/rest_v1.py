@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from emulator.aiohttp_web import web
 from emulator.errors import Code, ServiceError, invalid
 from emulator.firestore.protos import document as _doc
 from emulator.firestore.protos import firestore as _fs

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import grpc
-from aiohttp import web
+
+from emulator.aiohttp_web import web
 
 from .export import export_store, import_store
 from .frontdoor import FrontDoor

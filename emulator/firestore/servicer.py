@@ -25,7 +25,14 @@ from emulator.firestore.protos import write as _write
 from emulator.identity import Identity, InvalidToken, identity_from_header
 
 from .listen import End, ListenEngine
-from .query import Query, aggregate, aggregated_fields, aggregation_input, compile_query
+from .query import (
+    Query,
+    aggregate,
+    aggregated_fields,
+    aggregation_input,
+    check_aggregation_orders,
+    compile_query,
+)
 from .security.guard import CALLER, Guard
 from .store import Database, DbKey, Store, parse_database, to_timestamp
 from .transactions import Transaction, Transactions
@@ -310,6 +317,7 @@ class FirestoreServicer:
         saq = req.structured_aggregation_query
         key, db, q = self._query(req.parent, saq.structured_query)
         fields = aggregated_fields(saq.aggregations)
+        check_aggregation_orders(saq.structured_query, q, fields)
 
         def run(scope: Iterable[Any]) -> list[Any]:
             return aggregation_input(q, fields, scope)

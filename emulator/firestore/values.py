@@ -177,6 +177,14 @@ def _number_key(x: int | float) -> tuple[int, int | float]:
 
 def sort_key(v: Any) -> tuple[Any, ...]:
     """A sort key that orders values as ``compare`` does (C-speed ``list.sort``)."""
+    k = v.WhichOneof("value_type")
+    if k == "integer_value":  # the common scalars first, without the general dispatch
+        return (2, (1, v.integer_value))
+    if k == "string_value":
+        return (4, v.string_value)
+    if k == "double_value":
+        x = v.double_value
+        return (2, (0, 0) if x != x else (1, x))
     rank = type_rank(v)
     k = kind(v)
     if rank == 0:
@@ -418,9 +426,11 @@ def validate_value(v: Any, depth: int = 1, database: str | None = None) -> None:
         g = v.geo_point_value
         # Written as negated ranges so NaN is refused too.
         if not -90.0 <= g.latitude <= 90.0:
-            raise invalid(f"geo point latitude {g.latitude} must be in [-90, 90]")
+            raise invalid(f"Geo point latitude '{g.latitude}' outside permitted range "
+                          "-90.0 to 90.0.")
         if not -180.0 <= g.longitude <= 180.0:
-            raise invalid(f"geo point longitude {g.longitude} must be in [-180, 180]")
+            raise invalid(f"Geo point longitude '{g.longitude}' outside permitted range "
+                          "-180.0 to 180.0.")
     elif k == "timestamp_value":
         ts = v.timestamp_value
         if not (-62135596800 <= ts.seconds <= 253402300799) or not 0 <= ts.nanos < 10**9:

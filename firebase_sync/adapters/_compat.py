@@ -33,6 +33,8 @@ __all__ = [
     "close_channel",
     "database_name",
     "grpc_channel",
+    "open_channel",
+    "reconnect_options",
     "rpc_metadata",
     "structured_query",
     "transaction_conflict",
@@ -48,6 +50,8 @@ PRIVATE_API: tuple[tuple[str, str], ...] = (
     ("google.cloud.firestore_v1.async_collection.AsyncCollectionReference", "_query"),
     ("google.cloud.firestore_v1.async_query.AsyncQuery", "_to_protobuf"),
     ("google.cloud.firestore_v1.async_transaction", "_EXCEED_ATTEMPTS_TEMPLATE"),
+    ("google.cloud.firestore_v1.base_client", "_GRPC_MSG_SIZE_OPTIONS"),
+    ("google.cloud.firestore_v1.base_client", "_DEFAULT_CHANNEL_OPTIONS"),
 )
 
 
@@ -125,3 +129,59 @@ class ActingAsyncClient(AsyncClient):
     @property
     def _rpc_metadata(self) -> list[tuple[str, str]]:
         return _with_token(super()._rpc_metadata, self._acting_token)
+
+
+def reconnect_options(cap: float, connect: float) -> list[tuple[str, int]]:
+    """grpc channel options: the first reconnect 0.1 s after a failure, later ones at most
+    ``cap / 2`` apart (grpc adds up to 20 % jitter; one channel serves every listener of a
+    client). grpc also uses its "minimum reconnect backoff" as the time one connection
+    attempt may take: that is the ``connect`` deadline, not a wait."""
+    return [
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", max(100, int(cap * 500))),
+        ("grpc.min_reconnect_backoff_ms", max(100, int(connect * 1000))),
+    ]
+
+
+def open_channel(client: AsyncClient, reconnect_cap: float, connect: float) -> bool:
+    """Open ``client``'s channel now, as the client would, plus :func:`reconnect_options`.
+
+    grpc core waits between connection attempts on its own (1 s, growing by 1.6x up to
+    120 s) and fails every call at once meanwhile: after a 10 s outage its next attempt may
+    come 6 s after the backend is back, whatever the kit's reconnect policy says. Same
+    target, credentials and options as the client's lazily made channel; returns False (and
+    changes nothing) when the client already has its channel or the library's internals
+    moved (instance attributes: ``_firestore_api_internal``, ``_emulator_host``,
+    ``_credentials``, ``_target``, ``_client_options``, ``_client_info``, ``_transport``).
+    """
+    try:
+        from google.cloud.firestore_v1 import base_client
+        from google.cloud.firestore_v1.services.firestore import async_client as gapic
+        from google.cloud.firestore_v1.services.firestore.transports import grpc_asyncio
+
+        if client._firestore_api_internal is not None:
+            return False
+        transport_class = grpc_asyncio.FirestoreGrpcAsyncIOTransport
+        extra = reconnect_options(reconnect_cap, connect)
+        if client._emulator_host is not None:
+            token = getattr(client._credentials, "id_token", None) or "owner"
+            options = [
+                ("Authorization", f"Bearer {token}"),
+                *base_client._GRPC_MSG_SIZE_OPTIONS,
+                *extra,
+            ]
+            channel = grpc.aio.insecure_channel(client._emulator_host, options=options)
+        else:
+            channel = transport_class.create_channel(
+                client._target,
+                credentials=client._credentials,
+                options=[*base_client._DEFAULT_CHANNEL_OPTIONS, *extra],
+            )
+        client._transport = transport_class(host=client._target, channel=channel)
+        client._firestore_api_internal = gapic.FirestoreAsyncClient(
+            transport=client._transport, client_options=client._client_options
+        )
+        gapic._client_info = client._client_info  # type: ignore[attr-defined]
+    except (AttributeError, ImportError, TypeError):
+        return False
+    return True

@@ -229,7 +229,9 @@ def translate(exc: BaseException, *, path: str | None = None) -> FirebaseSyncErr
     message = str(exc) or type(exc).__name__
     if isinstance(exc, aiohttp.ClientResponseError):
         return http_error(exc.status, exc.message, path=path)
-    if isinstance(exc, TimeoutError):  # aiohttp's connect / read timeouts included
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # no connection in time: never sent
+        return ConnectError(message or "connect timed out", path=path)
+    if isinstance(exc, TimeoutError):  # aiohttp's read timeouts included
         return TransportTimeout(message, path=path)
     if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
         return ConnectError(message, path=path)

@@ -4,8 +4,9 @@ Built on ``google.cloud.firestore.AsyncClient`` (passed in, made from a firebase
 made from the environment: ``FIRESTORE_EMULATOR_HOST`` selects the emulator). Every call goes
 through the repository's :class:`~firebase_sync.retry.RetryPolicy` (the client library's own
 retry is switched off, so there is one) and each attempt runs under ``deadlines.request``;
-``create`` and batches holding a create are not idempotent and are re-sent only when the
-request never left. Foreign exceptions come out as :mod:`firebase_sync.errors`, translated by
+batches holding a create are not idempotent and are re-sent only when the request never left;
+``create`` alone is conditional on the server and reads a lost reply back. Foreign
+exceptions come out as :mod:`firebase_sync.errors`, translated by
 :mod:`firebase_sync.adapters._firestore_errors`.
 """
 
@@ -29,11 +30,11 @@ from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from .._wire.documents import dump_document, load_document, to_plain
 from .._wire.firestore_values import from_client, is_transform, to_client
 from ..change import Source
-from ..errors import Aborted, InvalidArgument, TransportTimeout
+from ..errors import Aborted, AlreadyExists, InvalidArgument, TransportTimeout
 from ..models import Document, Increment
 from ..query import Filter, Op
 from ..retry import DEADLINES, LISTENER_RECONNECT, Deadlines, RetryPolicy
-from . import _compat, _firestore_channel
+from . import _compat
 from ._firestore_errors import translate
 from .firestore_query import FirestoreQuery, QuerySpec
 
@@ -96,7 +97,7 @@ class FirestoreRepository(Generic[T]):
         self.reconnect = reconnect or LISTENER_RECONNECT
         self.deadlines = deadlines or DEADLINES
         # grpc's own reconnect backoff (up to 120 s) would outlast ours after an outage.
-        _firestore_channel.prepare(client, self.reconnect.maximum)
+        _compat.open_channel(client, self.reconnect.maximum, self.deadlines.connect)
         kind = "group:" if group else ""
         self.source = Source("firestore", f"{kind}{self.collection}")
 
@@ -198,13 +199,29 @@ class FirestoreRepository(Generic[T]):
         """Store a new document; an empty ``id`` gets a random one. Returns it with its id.
 
         Raises :class:`~firebase_sync.errors.AlreadyExists` if the key is taken.
+
+        A create is conditional on the server (the document must not exist), so it is safely
+        re-sent after a lost reply; when the re-sent one finds the document, it is read back,
+        and a stored value equal to ``document`` means the first attempt was applied.
         """
         self._no_group("create")
         if not document.id:
             document = document.model_copy(update={"id": auto_id()})
         ref = self.ref(document.id)
         data = self.encode(document)
-        await self.call(lambda: ref.create(data, **self._rpc), idempotent=False, path=ref.path)
+        attempts = 0
+
+        async def send() -> Any:
+            nonlocal attempts
+            attempts += 1
+            return await ref.create(data, **self._rpc)
+
+        try:
+            await self.call(send, idempotent=True, path=ref.path)
+        except AlreadyExists:
+            if attempts > 1 and await self.get(document.id) == document:
+                return document  # our lost first attempt
+            raise
         return document
 
     async def set(self, document: T, *, merge: bool = False) -> None:

@@ -9,7 +9,11 @@ When the stream fails with a resumable status, the listener reports it, waits (t
 reconnect driver, :func:`~firebase_sync.retry.keep_listening`: first retry at once, then
 jittered backoff, reset once a sync succeeds) and reopens with the last resume token; the
 machine turns the server's catch-up into only the real differences. A stream must answer
-within ``deadlines.first_byte`` of being opened (a held backend is a retryable timeout).
+within ``deadlines.first_byte`` of being opened (a held backend is a retryable timeout);
+while it waits, the call waits for the channel to reconnect (``wait_for_ready``), so it opens
+as soon as the backend is back. After the first response a Listen stream may stay silent for
+long (nothing changes), so silence is not a failure here: a connection that dies silently is
+found by gRPC's keepalive pings (every 30 s on the client library's production channel).
 Permanent errors, bugs (:class:`~firebase_sync.errors.InternalError`) and too many
 consecutive failures are raised (and so reach the stream's consumer).
 
@@ -195,6 +199,7 @@ class FirestoreListener(Generic[T]):
             error = translate(exc, path=self.source.path)
             if not is_resumable(error):
                 raise error from exc
+            error.__cause__ = exc
             return error
         finally:
             call.cancel()

@@ -144,8 +144,10 @@ class RealtimeListener(Generic[T]):
                     path=path,
                 )
             error = translate(exc, path=path)
+            error.__cause__ = exc
         except Exception as exc:  # noqa: BLE001 -- translated; a bug is raised below
             error = translate(exc, path=path)
+            error.__cause__ = exc
         if not error.retryable:
             raise error
         return error

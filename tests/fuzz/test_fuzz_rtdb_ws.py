@@ -9,8 +9,9 @@ have closed the socket with a protocol close code); every answer's status must b
 protocol allows. Afterwards the seeded namespace must be byte-identical, no namespace may have
 appeared, no answer may be an internal error, and the server must still serve.
 
-``FUZZ_WS_FRAMES`` (default 5,000) is the number of frames sent; the ``slow`` variant sends
-ten times as many.
+Budgets (``fuzz_support``): the ``ci`` variant sends ``FUZZ_CI_WS_FRAMES`` frames (default
+5,000) from a random seed it prints (``FUZZ_SEED`` replays it); the ``full`` variant (``slow``)
+sends ``FUZZ_WS_FRAMES`` (default 50,000), derandomized.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from fuzz_support import SEED as FUZZ_SEED
-from fuzz_support import Budget, budget, fuzz_settings
+from fuzz_support import Budget, budgets, fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,7 +31,7 @@ from emulator.database import DatabaseEmulator
 from emulator.database.values import canonical
 
 NS = "fuzz-ws-seeded"
-FRAMES = budget("FUZZ_WS_FRAMES", 5_000)
+BUDGETS = budgets("FUZZ_WS_FRAMES", 50_000, "FUZZ_CI_WS_FRAMES", 5_000)
 SEED = {
     "users": {
         "alice": {"age": 31, "name": "Alice", ".priority": 2},
@@ -161,11 +161,11 @@ def cases(draw: st.DrawFn) -> tuple[list[str], bool]:
     return ([announced, *pieces] if announced == str(count) else [announced]), True
 
 
-def generate(examples: int, seed: int | None = FUZZ_SEED) -> list[tuple[list[str], bool]]:
-    """Enough generated cases to hold ``examples`` frames (``seed`` None: derandomized)."""
+def generate(run: Budget) -> list[tuple[list[str], bool]]:
+    """``run.examples`` generated cases."""
     out: list[tuple[list[str], bool]] = []
 
-    @fuzz_settings(Budget(examples, seed))
+    @fuzz_settings(run)
     @given(cases())
     def collect(case: tuple[list[str], bool]) -> None:
         out.append(case)
@@ -230,12 +230,14 @@ class Session:
                     return
 
 
-async def fuzz(host: str, service: DatabaseEmulator, frames_budget: int) -> None:
+async def fuzz(host: str, service: DatabaseEmulator, run: Budget) -> None:
+    frames_budget = run.examples
     service.state.load(NS, json.loads(json.dumps(SEED)))
     before = service.state.export_json(NS)
     names = set(service.state.names())
     # A case averages about 2.5 frames (its own and the sentinel): generate just enough.
-    generated = await asyncio.to_thread(generate, frames_budget * 2 // 5 + 100)
+    cases_run = Budget(frames_budget * 2 // 5 + 100, run.seed)
+    generated = await asyncio.to_thread(generate, cases_run)
     async with aiohttp.ClientSession() as http:
         session = Session(http, host)
         sent = 0
@@ -264,19 +266,11 @@ def no_gaps(caplog: pytest.LogCaptureFixture) -> None:
     assert not logged, [r.getMessage() for r in logged[:5]]
 
 
-async def test_ws_fuzz_frames_leave_the_tree_unchanged(
-    emulator: tuple[DatabaseEmulator, str], caplog: pytest.LogCaptureFixture
-) -> None:
-    service, host = emulator
-    await fuzz(host, service, FRAMES)
-    no_gaps(caplog)
-
-
-@pytest.mark.slow
 @pytest.mark.timeout(1800)
-async def test_ws_fuzz_frames_big_budget(
-    emulator: tuple[DatabaseEmulator, str], caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("run", BUDGETS)
+async def test_ws_fuzz_frames_leave_the_tree_unchanged(
+    emulator: tuple[DatabaseEmulator, str], caplog: pytest.LogCaptureFixture, run: Budget
 ) -> None:
     service, host = emulator
-    await fuzz(host, service, FRAMES * 10)
+    await fuzz(host, service, run)
     no_gaps(caplog)

@@ -2,7 +2,8 @@
 // WebSocket protocol, against the emulator named by RTDB_HOST (host:port) and RTDB_NS.
 // Run by tests/integration/database/test_ws_node.py as `node rtdb_wire.mjs <scenario>`; prints
 // "ok <n> checks" and exits 0, or prints the failure and exits 1. Scenarios: crud, queries,
-// transactions, hash, ondisconnect, large, restart (talks to the test on stdin/stdout), cross.
+// transactions, hash, ondisconnect, large, restart (talks to the test on stdin/stdout), cross,
+// rut (@firebase/rules-unit-testing).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -14,6 +15,7 @@ import {
   ref, remove, runTransaction, serverTimestamp, set, setPriority, setWithPriority, startAfter,
   startAt, update,
 } from 'firebase/database';
+import { assertFails, assertSucceeds, initializeTestEnvironment } from '@firebase/rules-unit-testing';
 import { initializeApp as initAdmin } from 'firebase-admin/app';
 import { getDatabase as getAdminDatabase, ServerValue } from 'firebase-admin/database';
 
@@ -168,6 +170,11 @@ const SHAPES = [
   ['v', 'value last 2', [orderByValue(), limitToLast(2)]],
   ['v', 'value equal', [orderByValue(), equalTo('x')]],
   ['v', 'value endAt name', [orderByValue(), endAt(3, 'k3')]],
+  // 300 children: the emulator answers these through its ordered indexes
+  ['b', 'big startAfter name first 5', [orderByChild('score'), startAfter(4, 'c040'), limitToFirst(5)]],
+  ['b', 'big endBefore last 4', [orderByChild('score'), endBefore(3), limitToLast(4)]],
+  ['b', 'big startAt name endAt name', [orderByChild('score'), startAt(5, 'c100'), endAt(5, 'c200')]],
+  ['b', 'big key range', [orderByKey(), startAfter('c150'), endBefore('c160')]],
 ];
 
 function item(score, rank) {
@@ -196,6 +203,8 @@ const STEPS = [
   (r) => r.update({ 'q/y': item(3, 4), 'q/c': item(1, 6) }),
   (r) => r.child('q').remove(),
   (r) => r.child('q').set({ m: item(3, 3), n: item(4, 4), o: item(2, 2), p: item(6, 1) }),
+  (r) => r.update({ 'b/c040/score': 4.5, 'b/c155': null, 'b/c999': item(5, 0), 'b/c001/score': 2.9 }),
+  (r) => r.update({ 'b/c150/score': 5, 'b/c202/score': 5, 'b/c100': null }),
 ];
 
 async function queries() {
@@ -207,6 +216,7 @@ async function queries() {
       g: item(6, 6),
     },
     v: { k1: 1, k2: 2, k3: 3, k4: 'x', k5: 4, k6: true, k7: null },
+    b: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`c${String(i).padStart(3, '0')}`, item(i % 17)])),
   });
   const W = web('server-filtered');
   const C = web('client-filtered');
@@ -446,9 +456,62 @@ function sortKeys(v) {
   return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
 }
 
+// ------------------------------------------------------------------------------ rules-unit-testing
+
+const RUT_RULES = JSON.stringify({
+  rules: {
+    rut: { '.read': true, '.write': true },
+    users: {
+      $uid: {
+        '.read': 'auth != null && auth.uid === $uid',
+        '.write': 'auth != null && auth.uid === $uid',
+        '.validate': "newData.hasChildren(['name'])",
+      },
+    },
+  },
+});
+
+async function rut() {
+  const projectId = `demo-rut-${Date.now()}`;
+  const env = await initializeTestEnvironment({
+    projectId,
+    database: { host: hostname, port: Number(port), rules: RUT_RULES },
+  });
+  const alice = env.authenticatedContext('alice', { role: 'tester' }).database();
+  const anon = env.unauthenticatedContext().database();
+  await alice.ref('rut/a').set({ v: 1, at: { '.sv': 'timestamp' } });
+  const seen = [];
+  anon.ref('rut').on('value', (snap) => seen.push(snap.val()));
+  check((await anon.ref('rut/a/v').once('value')).val(), 1, 'unauthenticated context reads');
+  await anon.ref('rut').update({ b: 2 });
+  await env.withSecurityRulesDisabled(async (ctx) => {
+    check((await ctx.database().ref('rut/b').get()).val(), 2, 'rules-disabled context');
+  });
+  // security rules over the WebSocket, per context
+  await assertSucceeds(alice.ref('users/alice').set({ name: 'Alice' }));
+  await assertFails(alice.ref('users/bob').set({ name: 'not mine' }));
+  await assertFails(alice.ref('users/alice').set({ age: 3 })); // .validate: no name
+  await assertFails(anon.ref('users/alice').get());
+  await assertSucceeds(alice.ref('users/alice').get());
+  await assertFails(alice.ref('users/bob').onDisconnect().set({ name: 'x' }));
+  const denied = await new Promise((resolve) => {
+    anon.ref('users/alice').on('value', () => resolve('allowed'), (err) => resolve(err.code || err.message));
+  });
+  check(String(denied).toLowerCase().includes('permission'), true, `listen denied (${denied})`);
+  await env.withSecurityRulesDisabled(async (ctx) => {
+    check((await ctx.database().ref('users/alice/name').get()).val(), 'Alice', 'owner reads through the rules');
+  });
+  checks += 6;
+  await env.clearDatabase();
+  check((await alice.ref('rut').get()).exists(), false, 'clearDatabase emptied the namespace');
+  await until('listener saw the clear', () => seen.length > 0 && seen[seen.length - 1] === null);
+  checks += 1;
+  await env.cleanup();
+}
+
 // ------------------------------------------------------------------------------ main
 
-const SCENARIOS = { crud, queries, transactions, hash, ondisconnect, large, restart, cross };
+const SCENARIOS = { crud, queries, transactions, hash, ondisconnect, large, restart, cross, rut };
 const name = process.argv[2];
 if (name === 'od-child') {
   await onDisconnectChild();

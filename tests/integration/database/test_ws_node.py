@@ -116,7 +116,9 @@ def run_scenario(database: ThreadedDatabase, name: str) -> str:
     return done.stdout
 
 
-@pytest.mark.parametrize("scenario", ["crud", "queries", "transactions", "ondisconnect", "large"])
+@pytest.mark.parametrize(
+    "scenario", ["crud", "queries", "transactions", "ondisconnect", "large", "rut"]
+)
 def test_node_sdks(database: ThreadedDatabase, scenario: str) -> None:
     run_scenario(database, scenario)
 

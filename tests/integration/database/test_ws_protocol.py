@@ -10,13 +10,14 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 
 from emulator.database import DatabaseEmulator
+from emulator.database.tree import Tree, Write
 from emulator.database.wsproto import MAX_FRAME_CHARS
 
 NS = "demo-firebase-sync-default-rtdb"
@@ -134,7 +135,8 @@ async def test_keepalive_ping_and_requests(emulator: tuple[DatabaseEmulator, str
             "eyJhbGciOiJub25lIn0." + base64.urlsafe_b64encode(payload).decode().rstrip("=") + "."
         )
         answer, _ = await client.request("auth", {"cred": token})
-        assert answer == {"s": "ok", "d": {"auth": claims, "expires": 2_000_000_000}}
+        auth = {"uid": "alice", "token": claims}
+        assert answer == {"s": "ok", "d": {"auth": auth, "expires": 2_000_000_000}}
         answer, _ = await client.request("auth", {"cred": "not-a-jwt"})
         assert answer["s"] == "invalid_token"
 
@@ -355,3 +357,86 @@ async def test_shutdown_closes_cleanly(emulator: tuple[DatabaseEmulator, str]) -
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert service.state.tree(NS).get(("bye",)) is True
         await service.start("127.0.0.1", int(host.split(":")[1]))
+
+
+async def test_pushes_keep_write_order_across_threads(
+    emulator: tuple[DatabaseEmulator, str],
+) -> None:
+    """Writes from another thread and from the loop interleave; pushes follow the lock's order."""
+    service, host = emulator
+    applied: list[Any] = []
+    service.state.add_write_hook(lambda ns, tree, write: applied.append(write.data))
+    async with aiohttp.ClientSession() as session:
+        client = await connect(session, host)
+        await client.request("q", {"p": "/order", "h": ""})
+        applied.clear()
+
+        def setter(value: str) -> Callable[[Tree], Write]:
+            return lambda tree: tree.set(("order",), value)
+
+        def from_thread() -> None:
+            for i in range(300):
+                service.state.write(NS, ("order",), setter(f"t{i}"))
+
+        thread = asyncio.create_task(asyncio.to_thread(from_thread))
+        for i in range(300):
+            service.state.write(NS, ("order",), setter(f"l{i}"))
+            await asyncio.sleep(0)
+        await thread
+        received = [(await client.push())["b"]["d"] for _ in range(600)]
+    assert received == applied and len(set(received)) == 600
+
+
+def mock_token(uid: str) -> str:
+    """An unsigned JWT as the SDKs' ``mockUserToken`` makes."""
+    payload = base64.urlsafe_b64encode(json.dumps({"sub": uid}).encode()).decode().rstrip("=")
+    return "eyJhbGciOiJub25lIn0." + payload + "."
+
+
+async def test_security_rules_apply_to_the_connection_identity(
+    emulator: tuple[DatabaseEmulator, str],
+) -> None:
+    service, host = emulator
+    rules = {
+        "rules": {
+            "users": {
+                "$uid": {
+                    ".read": "auth != null && auth.uid === $uid",
+                    ".write": "auth != null && auth.uid === $uid",
+                    ".validate": "newData.hasChildren(['name'])",
+                }
+            }
+        }
+    }
+    service.state.set_rules(NS, json.dumps(rules))
+    async with aiohttp.ClientSession() as session:
+        client = await connect(session, host)
+        denied = {"s": "permission_denied", "d": "Permission denied"}
+        alice = {"p": "/users/alice", "d": {"name": "Alice"}}
+        assert (await client.request("p", alice))[0] == denied  # nobody yet
+        assert (await client.request("auth", {"cred": mock_token("alice")}))[0]["s"] == "ok"
+        assert (await client.request("p", alice))[0]["s"] == "ok"
+        assert (await client.request("p", {"p": "/users/alice", "d": {"age": 1}}))[0] == denied
+        assert (await client.request("m", {"p": "/users", "d": {"bob/name": "B"}}))[0] == denied
+        assert (await client.request("o", {"p": "/users/bob", "d": {"name": "x"}}))[0] == denied
+        assert (await client.request("g", {"p": "/users/alice"}))[0]["s"] == "ok"
+        answer, pushes = await client.request("q", {"p": "/users/bob", "h": ""})
+        assert answer == denied and pushes == []
+        assert (await client.request("unauth", {}))[0]["s"] == "ok"
+        assert (await client.request("g", {"p": "/users/alice"}))[0] == denied
+        # the admin SDKs' token bypasses the rules; its authvar / noauth act as someone else
+        assert (await client.request("gauth", {"cred": "owner"}))[0]["s"] == "ok"
+        assert (await client.request("g", {"p": "/users/alice"}))[0]["s"] == "ok"
+        assert (await client.request("p", {"p": "/users/bob", "d": 1}))[0]["s"] == "ok"
+        acting = {"cred": "owner", "authvar": {"uid": "bob"}}
+        assert (await client.request("gauth", acting))[0]["s"] == "ok"
+        assert (await client.request("g", {"p": "/users/alice"}))[0] == denied
+        assert (await client.request("p", {"p": "/users/bob", "d": {"name": "Bob"}}))[0][
+            "s"
+        ] == "ok"
+        assert (await client.request("gauth", {"cred": "owner", "noauth": True}))[0]["s"] == "ok"
+        assert (await client.request("g", {"p": "/users/bob"}))[0] == denied
+    assert service.state.tree(NS).get(("users",)) == {
+        "alice": {"name": "Alice"},
+        "bob": {"name": "Bob"},
+    }

@@ -1,7 +1,9 @@
 """Fixtures for the Firestore emulator tests.
 
 The emulator, ``firestore_client`` and ``async_firestore_client`` come from the shared plugin
-(``firebase_sync.testing``); ``firestore_emulator`` reaches the embedded emulator's hooks.
+(``firebase_sync.testing``); ``emulators`` is overridden so that every test here also runs
+against the official emulator (``side_by_side``); ``firestore_emulator`` reaches the embedded
+emulator's hooks (tests using it are skipped on the official one).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from side_by_side import hosts_for
 
 from emulator.firestore import FirestoreEmulator
 from firebase_sync.testing import EmulatorHosts, session_project
@@ -43,11 +46,22 @@ class RunningEmulator:
         self.http("DELETE", f"/emulator/v1/projects/{PROJECT}/databases/(default)/documents")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
+def emulators(
+    request: pytest.FixtureRequest,
+    emulators: EmulatorHosts,
+    firestore_target: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> EmulatorHosts:
+    """The plugin's emulators, with Firestore swapped per ``firestore_target``."""
+    return hosts_for(request, emulators, firestore_target, monkeypatch)
+
+
+@pytest.fixture
 def firestore_emulator(emulators: EmulatorHosts) -> RunningEmulator:
     """The embedded emulator behind the shared fixtures, for tests that use its test hooks."""
     if emulators.embedded is None:
-        pytest.skip("needs the embedded emulator's test hooks")
+        pytest.skip("needs the embedded emulator's test hooks")  # e.g. on the official one
     suite = emulators.embedded
     emulator = suite.suite.services["firestore"]
     assert isinstance(emulator, FirestoreEmulator)

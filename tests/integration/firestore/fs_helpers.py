@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
+
+#: the thread in which the python client's watch closes itself (and re-raises the final
+#: status) when the server ends the Listen stream.
+WATCH_CLOSE_THREAD = "Thread-OnRpcTerminated"
 
 
 class Snapshots:
@@ -56,3 +61,35 @@ def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.01)
+
+
+@contextmanager
+def watch_terminations(timeout: float = 10.0) -> Iterator[list[BaseException]]:
+    """Collect what the client's watch raises in its closing thread, and wait for every such
+    thread started inside the block to finish before leaving it.
+
+    The client marks a watch closed *before* its closing thread raises the final status, so
+    without the wait that exception can surface during the next test (flaky under load).
+    Exceptions from any other thread still reach pytest.
+    """
+    before = set(threading.enumerate())
+    caught: list[BaseException] = []
+    previous = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.thread is not None and args.thread.name == WATCH_CLOSE_THREAD:
+            if args.exc_value is not None:
+                caught.append(args.exc_value)
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield caught
+        deadline = time.monotonic() + timeout
+        for thread in set(threading.enumerate()) - before:
+            if thread.name == WATCH_CLOSE_THREAD:
+                thread.join(max(0.0, deadline - time.monotonic()))
+                assert not thread.is_alive(), "the watch's closing thread did not finish"
+    finally:
+        threading.excepthook = previous

@@ -51,8 +51,7 @@ def test_list_documents_at_a_read_time_with_missing_parents(
 
     # list_documents asks for show_missing: missing parents are listed too
     assert {d.id for d in coll.list_documents(read_time=first_time)} == {first.id}
-    assert {d.id for d in coll.list_documents(read_time=middle)} == {
-        first.id, "parent", "later"}
+    assert {d.id for d in coll.list_documents(read_time=middle)} == {first.id, "parent", "later"}
     assert {d.id for d in coll.list_documents()} == {"parent", "later", "last"}
 
 
@@ -64,8 +63,9 @@ def test_precondition_newer_than_the_stored_version_is_invalid(
     ref = db.document("pre/doc")
     stored = ref.create({"n": 1}).update_time
     newer = db.write_option(last_update_time=_datetime_to_pb_timestamp(stored + shift))
-    older = db.write_option(last_update_time=_datetime_to_pb_timestamp(
-        stored - datetime.timedelta(microseconds=1)))
+    older = db.write_option(
+        last_update_time=_datetime_to_pb_timestamp(stored - datetime.timedelta(microseconds=1))
+    )
     with pytest.raises(gexc.InvalidArgument):
         ref.update({"n": 2}, option=newer)
     with pytest.raises(gexc.InvalidArgument):
@@ -83,10 +83,14 @@ def scores(firestore_client: firestore.Client) -> Any:
     coll = firestore_client.collection("scores")
     batch = firestore_client.batch()
     docs: dict[str, dict[str, Any]] = {
-        "d1": {"a": 5, "x": 1}, "d2": {"a": 1, "x": 2, "b": 10},
-        "d3": {"a": "text", "x": 3, "b": 1}, "d4": {"x": 4, "b": 2},
-        "d5": {"a": None, "x": 5}, "d6": {"a": 3.5, "x": 6, "b": 7},
-        "d7": {"a": 2, "x": 0}, "d8": {"a": True, "x": 9},
+        "d1": {"a": 5, "x": 1},
+        "d2": {"a": 1, "x": 2, "b": 10},
+        "d3": {"a": "text", "x": 3, "b": 1},
+        "d4": {"x": 4, "b": 2},
+        "d5": {"a": None, "x": 5},
+        "d6": {"a": 3.5, "x": 6, "b": 7},
+        "d7": {"a": 2, "x": 0},
+        "d8": {"a": True, "x": 9},
     }
     for doc_id, data in docs.items():
         batch.set(coll.document(doc_id), data)
@@ -108,12 +112,12 @@ def test_sum_and_avg_read_only_documents_holding_the_field_ordered_by_it(scores:
     assert values(scores.count(alias="n")) == {"n": 8}
     assert values(scores.offset(1).limit(2).sum("a", alias="s")) == {"s": 1}
     # both fields present (d2, d3, d6), ordered by the first aggregated field
-    assert values(scores.limit(2).sum("a", alias="s").sum("b", alias="t")) == {
-        "s": 4.5, "t": 17}
+    assert values(scores.limit(2).sum("a", alias="s").sum("b", alias="t")) == {"s": 4.5, "t": 17}
     # the query's own orders (explicit, then inequality fields) come first
     assert values(scores.order_by("x").limit(2).sum("a", alias="s")) == {"s": 7}
     assert values(scores.order_by("a", direction="DESCENDING").limit(2).sum("a", alias="s")) == {
-        "s": 5}
+        "s": 5
+    }
     ranged = scores.where(filter=FieldFilter("x", ">=", 2)).limit(2)
     assert values(ranged.sum("a", alias="s")) == {"s": 1}
 
@@ -126,6 +130,96 @@ def test_an_empty_aggregation_list_is_invalid(firestore_client: firestore.Client
 
 def test_duplicate_aggregation_aliases_name_the_alias(firestore_client: firestore.Client) -> None:
     coll = firestore_client.collection("c")
-    with pytest.raises(gexc.InvalidArgument,
-                       match="Aggregation aliases contain duplicate alias: total"):
+    with pytest.raises(
+        gexc.InvalidArgument, match="Aggregation aliases contain duplicate alias: total"
+    ):
         coll.count(alias="total").sum("a", alias="total").get()
+
+
+# Found by the differential fuzzer (tests/fuzz/test_fuzz_firestore_differential.py).
+
+
+def test_nothing_may_be_ordered_after_the_key(firestore_client: firestore.Client) -> None:
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": 1})
+    key = FieldPath.document_id()
+    with pytest.raises(gexc.InvalidArgument, match="more fields after the key"):
+        list(coll.order_by(key).order_by("a").stream())
+    # an inequality field's implicit order would follow the explicit key order
+    with pytest.raises(gexc.InvalidArgument, match="more fields after the key"):
+        list(coll.where(filter=FieldFilter("a", ">", 0)).order_by(key).stream())
+    assert [d.id for d in coll.order_by("a").order_by(key).stream()] == ["d"]
+
+
+def test_not_in_cannot_be_combined_with_in_or_a_disjunction(
+    firestore_client: firestore.Client,
+) -> None:
+    from google.cloud.firestore_v1.base_query import Or
+
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": 1, "b": [1]})
+    not_in = FieldFilter("a", "not-in", [2])
+    for other in (FieldFilter("b", "in", [[1]]), FieldFilter("b", "array_contains_any", [1])):
+        with pytest.raises(gexc.InvalidArgument, match="'NOT_IN' cannot be used"):
+            list(coll.where(filter=not_in).where(filter=other).stream())
+    with pytest.raises(gexc.InvalidArgument, match="'NOT_IN' cannot be used"):
+        list(coll.where(filter=Or([not_in, FieldFilter("a", "==", 3)])).stream())
+    assert [d.id for d in coll.where(filter=not_in).stream()] == ["d"]
+
+
+def test_cursor_values_match_the_explicit_orders_only(firestore_client: firestore.Client) -> None:
+    from google.cloud.firestore_v1.types import firestore as fs
+    from google.cloud.firestore_v1.types import query as q
+
+    db = firestore_client
+    db.document("c/d").set({"a": 2})
+    root = f"projects/{db.project}/databases/(default)/documents"
+
+    def run(**query: Any) -> list[Any]:
+        request = fs.RunQueryRequest(
+            parent=root,
+            structured_query=q.StructuredQuery(
+                from_=[q.StructuredQuery.CollectionSelector(collection_id="c")], **query
+            ),
+        )
+        return [r for r in db._firestore_api.run_query(request=request) if r.document.name]
+
+    greater = q.StructuredQuery.Filter(
+        field_filter=q.StructuredQuery.FieldFilter(
+            field=q.StructuredQuery.FieldReference(field_path="a"),
+            op=q.StructuredQuery.FieldFilter.Operator.GREATER_THAN,
+            value={"integer_value": 1},
+        )
+    )
+    cursor = q.Cursor(values=[{"integer_value": 1}])
+    # the inequality on `a` orders by it implicitly, but a cursor cannot give it a value
+    with pytest.raises(gexc.InvalidArgument, match="Cursor has too many values"):
+        run(where=greater, start_at=cursor)
+    by_a = [q.StructuredQuery.Order(field=q.StructuredQuery.FieldReference(field_path="a"))]
+    assert len(run(where=greater, order_by=by_a, start_at=cursor)) == 1
+
+
+# The official emulator fails such a query with UNKNOWN.
+@pytest.mark.extension
+def test_at_most_five_aggregations(firestore_client: firestore.Client) -> None:
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": 1})
+    five = coll.count(alias="c1").count(alias="c2").count(alias="c3").sum("a", alias="s")
+    assert values(five.avg("a", alias="v")) == {"c1": 1, "c2": 1, "c3": 1, "s": 1, "v": 1.0}
+    with pytest.raises(gexc.InvalidArgument, match="at most 5 aggregations"):
+        five.avg("a", alias="v").count(alias="c4").get()
+
+
+def test_sum_cannot_order_its_field_after_an_explicit_key_order(
+    firestore_client: firestore.Client,
+) -> None:
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": 1})
+    key = FieldPath.document_id()
+    with pytest.raises(gexc.InvalidArgument, match=r"fields \[a\] after __name__"):
+        coll.order_by(key).sum("a", alias="s").get()
+    assert values(coll.order_by("a").order_by(key).sum("a", alias="s")) == {"s": 1}

@@ -12,7 +12,8 @@ from typing import Any
 
 import grpc
 import pytest
-from fs_helpers import Snapshots, eventually
+from fs_helpers import Snapshots, eventually, watch_terminations
+from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.types import document as d
 from google.cloud.firestore_v1.types import firestore as fs
@@ -64,8 +65,6 @@ def test_port_in_use_raises_oserror(firestore_emulator: Any) -> None:
         firestore_emulator.call(other.start("127.0.0.1", firestore_emulator.port))
 
 
-# The python client re-raises the final status in its own "OnRpcTerminated" thread.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_stop_cancels_listeners_cleanly(firestore_emulator: Any,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     emu = FirestoreEmulator()
@@ -75,10 +74,13 @@ def test_stop_cancels_listeners_cleanly(firestore_emulator: Any,
     try:
         client.document("x/y").set({"a": 1})
         snaps = Snapshots()
-        watch = client.collection("x").on_snapshot(snaps)
-        snaps.wait_for(1)
-        firestore_emulator.call(emu.stop())
-        eventually(lambda: watch._closed)
+        with watch_terminations() as ended:
+            watch = client.collection("x").on_snapshot(snaps)
+            snaps.wait_for(1)
+            firestore_emulator.call(emu.stop())
+            eventually(lambda: watch._closed)
+        # the client re-raises the final status in its closing thread: CANCELLED, nothing else
+        assert [type(e) for e in ended] == [gexc.Cancelled], ended
         watch.unsubscribe()
         with socket.socket() as s:  # the port is free again
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -24,6 +24,9 @@ def test_transactional_increment(firestore_client: firestore.Client) -> None:
     assert ref.get().to_dict() == {"n": 1}
 
 
+# Optimistic: the official emulator locks what a transaction read, so the outside write waits
+# for the lock and fails ("Transaction lock timeout") instead.
+@pytest.mark.extension
 def test_conflicting_commit_is_aborted(firestore_client: firestore.Client) -> None:
     ref = firestore_client.collection("t").document("d")
     ref.set({"n": 0})
@@ -50,6 +53,8 @@ def test_unrelated_write_does_not_abort(firestore_client: firestore.Client) -> N
     assert coll.document("a").get().to_dict() == {"n": 1}
 
 
+# Optimistic transactions: the official emulator locks (outside writes wait, contenders stall).
+@pytest.mark.extension
 def test_query_read_detects_phantoms(firestore_client: firestore.Client) -> None:
     coll = firestore_client.collection("t")
     coll.document("a").set({"n": 1})
@@ -62,6 +67,8 @@ def test_query_read_detects_phantoms(firestore_client: firestore.Client) -> None
         txn._commit()
 
 
+# Optimistic transactions: the official emulator locks (outside writes wait, contenders stall).
+@pytest.mark.extension
 def test_contending_transactions_all_succeed(firestore_client: firestore.Client) -> None:
     ref = firestore_client.collection("t").document("hot")
     ref.set({"n": 0})

@@ -19,8 +19,9 @@ from google.cloud.firestore_v1.types import firestore as fs
 from google.cloud.firestore_v1.types import write as w
 
 from emulator.firestore.wire import delimited
+from firebase_sync.testing import session_project
 
-DB = "projects/demo-firebase-sync/databases/(default)"
+DB = f"projects/{session_project()}/databases/(default)"  # the plugin's, per xdist worker
 ROOT = DB + "/documents"
 WriteRequest = fs.WriteRequest.pb()
 WriteResponse = fs.WriteResponse.pb()

@@ -64,6 +64,8 @@ def test_update_field_paths(firestore_client: firestore.Client) -> None:
     assert ref.get().to_dict()["m"] == {"z": 1}
 
 
+# The official emulator truncates REQUEST_TIME to milliseconds, before the commit time.
+@pytest.mark.extension
 def test_server_timestamp_and_times(firestore_client: firestore.Client) -> None:
     ref = firestore_client.collection("c").document("d")
     result = ref.set({"at": firestore.SERVER_TIMESTAMP, "n": 1})
@@ -165,6 +167,8 @@ def test_delete(firestore_client: firestore.Client) -> None:
         ref.delete(option=firestore_client.write_option(exists=True))
 
 
+# Production's limits, which the official emulator does not enforce (or enforces differently).
+@pytest.mark.extension
 @pytest.mark.parametrize(
     ("data", "limit"),
     [
@@ -188,12 +192,16 @@ def test_depth_20_is_allowed(firestore_client: firestore.Client) -> None:
     firestore_client.collection("c").document("d").set({"a": value})
 
 
+# Production's limits, which the official emulator does not enforce (or enforces differently).
+@pytest.mark.extension
 def test_name_limit(firestore_client: firestore.Client) -> None:
     with pytest.raises(gexc.InvalidArgument, match="6 KiB"):
         firestore_client.collection("c" * 1400).document("d" * 1400).collection(
             "e" * 1400).document("f" * 1400).collection("g" * 1000).document("h").set({"a": 1})
 
 
+# Production's limits, which the official emulator does not enforce (or enforces differently).
+@pytest.mark.extension
 def test_request_size_limit(firestore_client: firestore.Client) -> None:
     batch = firestore_client.batch()
     for i in range(11):
@@ -227,6 +235,8 @@ def _commit_raw(client: firestore.Client, write: dict[str, object]) -> None:
         request={"database": client._database_string, "writes": [write]})
 
 
+# Production's limits, which the official emulator does not enforce (or enforces differently).
+@pytest.mark.extension
 def test_duplicate_transform_or_masked_transform_is_invalid(
         firestore_client: firestore.Client) -> None:
     name = f"{firestore_client._database_string}/documents/c/d"

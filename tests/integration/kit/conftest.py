@@ -1,7 +1,7 @@
 """Fixtures for the kit's integration tests: the shared plugin's emulators, plus repositories.
 
-The plugin (``firebase_sync.testing``) is normally loaded through its entry point; importing
-its fixtures here keeps these tests runnable from a source checkout too.
+The plugin (``firebase_sync.testing``) is loaded through its entry point and provides the
+session's ``emulators``, overridden here; importing its other fixtures here keeps them at hand.
 """
 
 from __future__ import annotations
@@ -10,15 +10,27 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from side_by_side import hosts_for
 
 from firebase_sync.adapters import _compat
 from firebase_sync.testing import (  # noqa: F401 -- fixtures
     EmulatorHosts,
     async_firestore_client,
-    emulators,
     firestore_client,
     rtdb_app,
 )
+
+
+@pytest.fixture
+def emulators(
+    request: pytest.FixtureRequest,
+    emulators: EmulatorHosts,
+    firestore_target: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> EmulatorHosts:
+    """The plugin's emulators, with Firestore swapped per ``firestore_target`` (side by side
+    for the Firestore tests, see ``side_by_side``)."""
+    return hosts_for(request, emulators, firestore_target, monkeypatch)
 
 
 @pytest.fixture

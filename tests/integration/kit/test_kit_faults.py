@@ -211,6 +211,7 @@ async def test_non_idempotent_calls_never_double(
     pair = make_pair(database)
     await warm(pair)
     document = Item(id="k" if keyed else "", n=1)
+    # Unkeyed: RTDB push (POST) and Firestore create with a fresh random id.
     call = pair.proxied.create if (keyed or database == "firestore") else pair.proxied.push
     result, error, elapsed = await under_fault(rig, database, fault, lambda: call(document))
     assert elapsed < CALL_BUDGET
@@ -221,9 +222,9 @@ async def test_non_idempotent_calls_never_double(
     else:
         # "May have been applied": a typed, retryable transport error, never a silent double.
         assert isinstance(error, TransportError) and error.retryable, repr(error)
-    if database == "rtdb" and keyed:
-        # A conditional create reads its lost reply back: it always ends applied, once.
-        assert error is None
+    if keyed:
+        # A create is conditional and reads a lost reply back: it always ends applied, once.
+        assert error is None, repr(error)
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -392,3 +393,39 @@ def test_cli_fails_within_seconds_on_a_dead_port(variable: str, target: str) -> 
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach" in lines[0] and variable in lines[0], done.stderr
     assert elapsed < 20, f"took {elapsed:.1f} s"
+
+
+# -- a backend that never answers --------------------------------------------------------
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_a_silent_backend_is_a_retryable_timeout_within_the_deadline(
+    rig: FaultyEmulators, make_pair: Callable[..., Pair], database: str, tmp_path: Path
+) -> None:
+    pair = make_pair(database)
+    await pair.direct.set(Item(id="k", n=0))
+    await warm(pair)
+    pair.proxied.retry = RetryPolicy(attempts=2, initial=0.05, maximum=0.1, deadline=None)
+    name = service(database)
+    rig.hold(name, True)
+    try:
+        started = time.monotonic()
+        with pytest.raises(TransportError) as caught:
+            await pair.proxied.get("k")
+        elapsed = time.monotonic() - started
+        assert caught.value.retryable
+        assert elapsed < 2 * DEADLINES.request + 1.0, f"blocked {elapsed:.1f} s"
+        with LocalCache(tmp_path / "cache.db") as cache:
+            fast = RetryPolicy(attempts=None, initial=0.05, maximum=0.3, deadline=None)
+            async with OfflineRepository(pair.proxied, cache, replay_policy=fast) as offline:
+                started = time.monotonic()
+                result = await offline.update("k", {"n": Increment(1)})
+                # Acknowledged once on disk; the replay timed out, so the call did not wait.
+                assert not result.applied
+                assert time.monotonic() - started < DEADLINES.replay + 1.0
+                rig.hold(name, False)
+                await offline.flush(timeout=20)
+    finally:
+        rig.hold(name, False)
+    stored = await pair.direct.get("k")
+    assert stored is not None and stored.n == 1

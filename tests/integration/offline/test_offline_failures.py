@@ -40,7 +40,7 @@ async def test_a_refused_write_fails_says_which_and_the_queue_moves_on(
         (failed,) = cache.pending(states=("failed",))
     assert (stats.failed, stats.applied, stats.queue_depth) == (1, 1, 0)
     assert len(failures) == 1 and isinstance(failures[0], InvalidArgument)
-    assert failed.key == "big" and failed.last_error.startswith("INVALID_ARGUMENT: ")
+    assert failed.key == "big" and (failed.last_error or "").startswith("INVALID_ARGUMENT: ")
     assert await rig.writer.get("big") is None
     assert (await rig.writer.get("small")).name == "fits"
 

@@ -11,9 +11,9 @@ install everything, the ``test`` extra included
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-import sysconfig
 import venv
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,16 +68,21 @@ _EMULATOR_VARIABLES = (
 )
 
 
+_NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv", "build", "*.egg-info", "__pycache__", "node_modules", ".*_cache", ".hypothesis"
+)
+
+
 def make_venv(root: Path, *, borrow_dependencies: bool) -> Path:
     # pip comes from this venv (``pip --python``): ensurepip would add ~10 s.
     venv.EnvBuilder(with_pip=False).create(root)
     if borrow_dependencies:
-        # A path entry (not a site dir: its .pth files, this checkout's editable hook among
-        # them, stay unread) so the dependencies need not be downloaded again.
-        purelib = Path(sysconfig.get_paths()["purelib"])
+        # This interpreter's site-packages as plain path entries (their .pth files, this
+        # checkout's editable install among them, stay unread): no download of dependencies.
+        borrowed = [p for p in sys.path if Path(p).name == "site-packages"]
         version = f"python{sys.version_info.major}.{sys.version_info.minor}"
         site = root / "lib" / version / "site-packages"
-        (site / "zz_borrowed_dependencies.pth").write_text(f"{purelib}\n")
+        (site / "zz_borrowed_dependencies.pth").write_text("".join(f"{p}\n" for p in borrowed))
     return root / "bin"
 
 
@@ -131,6 +136,23 @@ def test_mypy_strict(user_venv: UserVenv) -> None:
     done = user_venv.run(
         str(mypy), "--python-executable", str(user_venv.bin / "python"), "--no-incremental"
     )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+
+def test_mypy_strict_after_the_readme_editable_install(tmp_path: Path) -> None:
+    """The README installs with ``-e . --config-settings editable_mode=strict``: mypy sees it."""
+    mypy = Path(sys.executable).with_name("mypy")
+    if not mypy.exists():
+        pytest.skip("mypy is not installed (the dev extra)")
+    # A copy of the checkout: the editable install writes its link tree under ``build/``.
+    source = tmp_path / "checkout"
+    shutil.copytree(CHECKOUT, source, symlinks=True, ignore=_NOT_SOURCES)
+    bin_dir = make_venv(tmp_path / "venv", borrow_dependencies=True)
+    pip_install(
+        bin_dir, "--no-deps", "-e", str(source), "--config-settings", "editable_mode=strict"
+    )
+    user = UserVenv(tmp_path / "venv", write_project(tmp_path / "project"))
+    done = user.run(str(mypy), "--python-executable", str(bin_dir / "python"), "--no-incremental")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
 

@@ -4,6 +4,8 @@
 this checkout into a fresh virtual environment and run the project's own tests there.
 """
 
+# rename_emulator_imports: leave alone (the project's own `emulator` module is not ours)
+
 from __future__ import annotations
 
 import socket

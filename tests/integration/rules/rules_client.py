@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +131,8 @@ class RawFirestore:
         return self.commit([self.set_write(path, data, exists, mask)], token)
 
     def set_write(self, path: str, data: dict[str, Any], exists: bool | None = None,
-                  mask: list[str] | None = None, server_time: list[str] = ()) -> write.Write:
+                  mask: list[str] | None = None,
+                  server_time: Sequence[str] = ()) -> write.Write:
         w = write.Write(update=document.Document(
             name=self.name(path), fields={k: encode(v) for k, v in data.items()}))
         for field_path in server_time:
@@ -151,8 +153,8 @@ class RawFirestore:
         return self.commit([self.delete_write(path)], token)
 
     def query(self, collection: str, token: str | None, *, parent: str = "",
-              filters: list[tuple[str, str, Any]] = (), limit: int | None = None,
-              all_descendants: bool = False, order_by: list[str] = ()) -> list[Any]:
+              filters: Sequence[tuple[str, str, Any]] = (), limit: int | None = None,
+              all_descendants: bool = False, order_by: Sequence[str] = ()) -> list[Any]:
         ops = {"==": 5, "<": 1, "<=": 2, ">": 3, ">=": 4, "!=": 6, "in": 8,
                "array-contains": 7}
         field_filters = [
@@ -184,10 +186,10 @@ def outcome(fn: Any) -> str:
     try:
         fn()
     except grpc.RpcError as exc:
-        code = exc.code()  # type: ignore[attr-defined]
+        code = exc.code()
         if code == grpc.StatusCode.PERMISSION_DENIED:
             return "deny"
         if code == grpc.StatusCode.NOT_FOUND:
             return "allow"
-        return code.name  # type: ignore[no-any-return]
+        return str(code.name)
     return "allow"

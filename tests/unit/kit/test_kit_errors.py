@@ -78,6 +78,8 @@ def test_aiohttp_failures_map_to_transport_errors() -> None:
     assert type(translate(aiohttp.ServerDisconnectedError())) is errors.ConnectionLost
     assert type(translate(TimeoutError())) is errors.TransportTimeout
     assert type(translate(aiohttp.ServerTimeoutError())) is errors.TransportTimeout
+    # A connect timeout: the request never left, so even a push may be re-sent.
+    assert type(translate(aiohttp.ConnectionTimeoutError())) is errors.ConnectError
     # A cut mid-reply: a truncated body or a reset is transient, not a protocol error.
     truncated = aiohttp.ClientPayloadError("Response payload is not completed")
     assert type(translate(truncated)) is errors.ConnectionLost

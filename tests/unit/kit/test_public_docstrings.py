@@ -31,9 +31,8 @@ def _own_members(cls: type) -> Iterator[tuple[str, object]]:
 
 
 def _public_callables() -> Iterator[tuple[str, object]]:
-    modules = [(firebase_sync, firebase_sync.__all__), (firebase_sync.testing, None)]
-    for module, names in modules:
-        for name in names or [n for n in vars(module) if not n.startswith("_")]:
+    for module in (firebase_sync, firebase_sync.testing):
+        for name in module.__all__:
             value = getattr(module, name)
             if getattr(value, "__module__", "").split(".")[0] != "firebase_sync":
                 continue
