@@ -62,6 +62,10 @@ def export_directory(
 ) -> None:
     """Run each service's exporter into a fresh directory, then swap it in for ``target``."""
     target = target.resolve()
+    if target.is_dir() and any(target.iterdir()) and not _holds_export(target):
+        raise FileExistsError(
+            f"{target} is not empty and holds no emulator export; refusing to replace it"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.exporting-"))
     try:
@@ -85,6 +89,10 @@ def export_directory(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _holds_export(directory: Path) -> bool:
+    return (directory / METADATA_FILE).is_file() or any(directory.glob("*.overall_export_metadata"))
 
 
 def _carry_over(previous: Path, staging: Path, metadata: dict[str, object]) -> None:

@@ -161,6 +161,8 @@ class _Plan:
             try:
                 await _load_transfer_export(self.transfer_import, running)
             except BaseException:
+                # never export half-imported data over anything (the seed may be the target)
+                self.suite.export_on_exit = None
                 await self.suite.stop()
                 raise
         return running

@@ -356,3 +356,45 @@ def test_firestore_delete_shows_progress_on_a_terminal(config: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 0, output
     assert b"Deleted 1200 docs (" in output
     assert b"left: 0" in output
+
+
+def test_a_failed_import_never_exports_over_its_seed(config: Path, tmp_path: Path) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    manifest = {
+        "format": "firebase-sync-transfer",
+        "version": 1,
+        "created": "2025-01-01T00:00:00Z",
+        "entries": [
+            {
+                "kind": "rtdb",
+                "path": "/a",
+                "file": "gone.jsonl",
+                "count": 1,
+                "bytes": 9,
+                "sha256": "0" * 64,
+            }
+        ],
+    }
+    (seed / "manifest.json").write_text(json.dumps(manifest))
+    result = subprocess.run(
+        [
+            CLI,
+            "emulators:exec",
+            "--config",
+            str(config),
+            "--import",
+            str(seed),
+            "--export-on-exit",
+            "--",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(),
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "gone.jsonl" in result.stderr.splitlines()[-1]
+    assert sorted(p.name for p in seed.iterdir()) == ["manifest.json"]

@@ -54,3 +54,28 @@ def test_import_finds_previous_export_after_crash_mid_swap(tmp_path: Path) -> No
 def test_missing_export_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=METADATA_FILE):
         read_export_metadata(tmp_path / "nothing")
+
+
+def test_a_directory_that_is_not_an_export_is_never_replaced(tmp_path: Path) -> None:
+    target = tmp_path / "documents"
+    target.mkdir()
+    (target / "thesis.txt").write_text("precious")
+    with pytest.raises(FileExistsError, match="holds no emulator export"):
+        export_directory(target, {"database": _exporter("{}")})
+    assert (target / "thesis.txt").read_text() == "precious"
+
+
+def test_reexport_carries_over_sources_not_written(tmp_path: Path) -> None:
+    target = tmp_path / "export"
+
+    def firestore(directory: Path) -> dict[str, object]:
+        (directory / "firestore_export").mkdir()
+        (directory / "firestore_export" / "data").write_text("fs")
+        return {"version": "test", "path": "firestore_export"}
+
+    export_directory(target, {"database": _exporter('{"v": 1}'), "firestore": firestore})
+    export_directory(target, {"database": _exporter('{"v": 2}')})
+    metadata = json.loads((target / METADATA_FILE).read_text())
+    assert set(metadata) == {"version", "database", "firestore"}
+    assert (target / "firestore_export" / "data").read_text() == "fs"
+    assert (target / "database_export" / "ns.json").read_text() == '{"v": 2}'
