@@ -12,7 +12,8 @@ from firebase_sync import RetryPolicy
 from firebase_sync.testing import EmulatorHosts
 from firebase_sync.transfer import FirestoreTransfer, Source, export_directory, read_manifest
 
-FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05, deadline=None)
+# Enough attempts to outlast the gRPC channel's own reconnect backoff (about 1 s) after a cut.
+FAST = RetryPolicy(attempts=20, initial=0.05, maximum=0.5, deadline=None)
 
 
 async def test_firestore_export_resumes_after_cuts(
