@@ -16,15 +16,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from emulator.database.events import Event, Relation, derive, relation
-from emulator.database.listeners import Listener
-from emulator.database.paths import Path
-from emulator.database.pushid import PushIdGenerator
-from emulator.database.query import render_selection
-from emulator.database.rules import DEFAULT_RULES, parse_rules
-from emulator.database.security import NamespaceRules
-from emulator.database.tree import Authorize, Tree, Write
-from emulator.database.values import Json, canonical
+from .events import Event, Relation, derive, relation
+from .listeners import Listener
+from .paths import Path
+from .pushid import PushIdGenerator
+from .query import render_selection
+from .rules import DEFAULT_RULES, parse_rules
+from .security import NamespaceRules
+from .tree import Authorize, Tree, Write
+from .values import Json, canonical
 
 
 def _now_ms() -> int:

@@ -13,11 +13,10 @@ from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
-from emulator.errors import Code, ServiceError
-from emulator.firestore.values import parse_field_path
-from emulator.identity import ADMIN, Identity
-from emulator.rules.errors import RulesSyntaxError
-
+from ...errors import Code, ServiceError
+from ...identity import ADMIN, Identity
+from ...rules.errors import RulesSyntaxError
+from ..values import parse_field_path
 from . import types as t
 from .documents import document_path, fields_map, rules_value
 from .engine import ANY_SEGMENTS, UNKNOWN_SEGMENT, Access, Rules, document_map

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from emulator.faults import FaultProxy
 from firebase_sync import RetryPolicy
 from firebase_sync.testing import EmulatorHosts
 from firebase_sync.transfer import FirestoreTransfer, Source, export_directory, read_manifest
+from firebase_sync_emulator.faults import FaultProxy
 
 FAST = RetryPolicy(attempts=5, initial=0.01, maximum=0.05, deadline=None)
 
