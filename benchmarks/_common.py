@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from emulator.suite import EmulatorSuite, RunningSuite
+from firebase_sync_emulator.suite import EmulatorSuite, RunningSuite
 
 
 @contextmanager
@@ -49,7 +49,7 @@ def summary_ms(samples_s: Sequence[float]) -> str:
 # JSON line, serve until stdin closes (the parent exits or asks it to stop).
 _EMULATOR_CHILD = """
 import asyncio, json, sys
-from emulator.suite import EmulatorSuite
+from firebase_sync_emulator.suite import EmulatorSuite
 
 async def main():
     suite = EmulatorSuite(only=json.loads(sys.argv[1]), free_ports=True, with_hub=False,

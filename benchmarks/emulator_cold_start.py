@@ -89,9 +89,10 @@ def main() -> None:
     baseline = []
     for _ in range(RUNS):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import emulator.suite"], check=True)
+        subprocess.run([sys.executable, "-c", "import firebase_sync_emulator.suite"], check=True)
         baseline.append(time.perf_counter() - start)
-    print(f"python -c 'import emulator.suite' (interpreter floor): {summary_ms(baseline)}")
+    floor = summary_ms(baseline)
+    print(f"python -c 'import firebase_sync_emulator.suite' (interpreter floor): {floor}")
     for only in sys.argv[1:] or ["database", "firestore", "database,firestore"]:
         print(f"emulators:exec --only {only} true: {summary_ms(measure(only))}")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

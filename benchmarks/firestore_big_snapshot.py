@@ -138,7 +138,7 @@ def compare(rows: list[tuple[str, float, float, str]]) -> None:
 @contextmanager
 def in_process_emulator() -> Iterator[tuple[str, int]]:
     """The emulator on a background event loop of this process: (host, pid)."""
-    from emulator.firestore import FirestoreEmulator
+    from firebase_sync_emulator.firestore import FirestoreEmulator
 
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()

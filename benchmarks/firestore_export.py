@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from emulator.firestore.export import export_store, import_store
-from emulator.firestore.store import Store, to_timestamp
-from emulator.firestore.values import Document
+from firebase_sync_emulator.firestore.export import export_store, import_store
+from firebase_sync_emulator.firestore.store import Store, to_timestamp
+from firebase_sync_emulator.firestore.values import Document
 
 DOCS = int(os.environ.get("FIRESTORE_EXPORT_DOCS", "20000"))
 KEY = ("demo-bench", "(default)")

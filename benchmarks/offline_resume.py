@@ -31,9 +31,9 @@ from pathlib import Path
 
 from _common import emulator_process
 
-from emulator.faults import FaultProxy
 from firebase_sync import ChangeStream, Document, FirestoreRepository, Store, Synced
 from firebase_sync.offline import LocalCache, OfflineRepository
+from firebase_sync_emulator.faults import FaultProxy
 
 
 class Item(Document):

@@ -30,7 +30,6 @@ from _common import percentile
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 
-from emulator.faults import FaultyEmulators
 from firebase_sync import (
     ChangeStream,
     Document,
@@ -43,6 +42,7 @@ from firebase_sync import (
 )
 from firebase_sync.adapters._rtdb_http import RtdbEndpoint
 from firebase_sync.retry import LISTENER_RECONNECT
+from firebase_sync_emulator.faults import FaultyEmulators
 
 OLD_CAP = RetryPolicy(attempts=None, initial=0.25, maximum=30.0, deadline=None)
 KEYS = 20  # children per source the writers cycle through

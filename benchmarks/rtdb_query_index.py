@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import emulator_process, percentile  # noqa: E402
 
-from emulator.database.query import parse_query  # noqa: E402
-from emulator.database.tree import Tree  # noqa: E402
+from firebase_sync_emulator.database.query import parse_query  # noqa: E402
+from firebase_sync_emulator.database.tree import Tree  # noqa: E402
 
 
 def data(children: int) -> dict[str, dict[str, object]]:

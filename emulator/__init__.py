@@ -4,8 +4,8 @@ The unmodified official SDKs talk to it through ``FIREBASE_DATABASE_EMULATOR_HOS
 ``FIRESTORE_EMULATOR_HOST``. This package never imports ``firebase_sync``.
 """
 
-from emulator.config import EmulatorConfig, load_config
-from emulator.errors import ServiceError
-from emulator.suite import EmulatorSuite, RunningSuite
+from .config import EmulatorConfig, load_config
+from .errors import ServiceError
+from .suite import EmulatorSuite, RunningSuite
 
 __all__ = ["EmulatorConfig", "EmulatorSuite", "RunningSuite", "ServiceError", "load_config"]

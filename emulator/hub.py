@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emulator.aiohttp_web import web
+from .aiohttp_web import web
 
 if TYPE_CHECKING:
-    from emulator.suite import EmulatorSuite
+    from .suite import EmulatorSuite
 
 
 def _error(status: int, message: str) -> web.Response:

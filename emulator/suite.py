@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from emulator.config import DEFAULT_PROJECT, SERVICES, EmulatorConfig
-from emulator.export import export_directory, read_export_metadata
-from emulator.service import EmulatorService
+from .config import DEFAULT_PROJECT, SERVICES, EmulatorConfig
+from .export import export_directory, read_export_metadata
+from .service import EmulatorService
 
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ class RunningSuite:
 
 def _create_service(name: str, project: str, config: EmulatorConfig, keepalive: float) -> Any:
     if name == "database":
-        from emulator.database.server import DatabaseEmulator
+        from .database.server import DatabaseEmulator
 
         rules = config.database_rules
         rules_text = rules.read_text(encoding="utf-8") if rules and rules.is_file() else None
@@ -86,7 +86,7 @@ def _create_service(name: str, project: str, config: EmulatorConfig, keepalive: 
         )
     if name == "firestore":
         try:
-            from emulator.firestore.server import FirestoreEmulator
+            from .firestore.server import FirestoreEmulator
         except ImportError as exc:
             raise SuiteError("the Firestore emulator is not available in this build") from exc
         rules = config.firestore_rules
@@ -128,7 +128,7 @@ class EmulatorSuite:
             name: _create_service(name, project, self.config, database_keepalive) for name in names
         }
         if with_hub:
-            from emulator.hub import Hub
+            from .hub import Hub
 
             self.services["hub"] = Hub(self)
         self._endpoints: dict[str, Endpoint] = {}

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 import pytest
 
-from emulator.config import DEFAULT_PROJECT
-from emulator.suite import EmulatorSuite, ThreadedSuite
 from firebase_sync.rules_testing import RulesTestEnvironment
+from firebase_sync_emulator.config import DEFAULT_PROJECT
+from firebase_sync_emulator.suite import EmulatorSuite, ThreadedSuite
 
 if TYPE_CHECKING:
     import firebase_admin

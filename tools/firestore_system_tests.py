@@ -176,7 +176,7 @@ def main() -> int:
 
     results: dict[str, dict[str, str]] = {}
     if args.only != "official":
-        from emulator.suite import EmulatorSuite
+        from firebase_sync_emulator.suite import EmulatorSuite
 
         threaded = EmulatorSuite(
             only=["firestore"], project=PROJECT, free_ports=True, with_hub=False

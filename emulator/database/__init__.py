@@ -7,6 +7,6 @@ fan-out); then the wire: ``sse``, ``rest``, ``wsproto`` (the WebSocket protocol'
 codecs), ``ws`` and ``server`` (``DatabaseEmulator``). Only the wire modules import aiohttp.
 """
 
-from emulator.database.server import DatabaseEmulator
+from .server import DatabaseEmulator
 
 __all__ = ["DatabaseEmulator"]

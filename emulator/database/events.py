@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from emulator.database.paths import Path, is_prefix, join
-from emulator.database.tree import Write, same
-from emulator.database.values import Json
+from .paths import Path, is_prefix, join
+from .tree import Write, same
+from .values import Json
 
 
 @dataclass(frozen=True)

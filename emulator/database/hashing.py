@@ -24,8 +24,8 @@ import base64
 import hashlib
 import math
 
-from emulator.database.ordering import key_order, priority_rank
-from emulator.database.values import VALUE, Node, children, priority_of
+from .ordering import key_order, priority_rank
+from .values import VALUE, Node, children, priority_of
 
 _LN2 = math.log(2)
 _EBITS, _FBITS = 11, 52

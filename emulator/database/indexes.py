@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
 
-from emulator.database.ordering import key_order
-from emulator.database.paths import Path
-from emulator.database.values import Node, child, children, is_object
+from .ordering import key_order
+from .paths import Path
+from .values import Node, child, children, is_object
 
 if TYPE_CHECKING:
-    from emulator.database.query import Query
+    from .query import Query
 
 #: nodes with fewer children are ranked per query: cheaper than building an index.
 MIN_INDEXED_CHILDREN = 200

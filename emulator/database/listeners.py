@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 from enum import Enum
 
-from emulator.database.events import Event
-from emulator.database.paths import Path
-from emulator.database.query import Query
+from .events import Event
+from .paths import Path
+from .query import Query
 
 
 class Signal(Enum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from emulator.errors import invalid
+from ..errors import invalid
 
 Path = tuple[str, ...]
 

@@ -19,10 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.database.indexes import ChildIndex, node_child
-from emulator.database.ordering import OBJECT, key_order, priority_rank, value_rank
-from emulator.database.paths import Path, split_relative
-from emulator.database.values import (
+from ..errors import invalid
+from .indexes import ChildIndex, node_child
+from .ordering import OBJECT, key_order, priority_rank, value_rank
+from .paths import Path, split_relative
+from .values import (
     Json,
     Node,
     as_array_if_dense,
@@ -33,7 +34,6 @@ from emulator.database.values import (
     priority_of,
     render,
 )
-from emulator.errors import invalid
 
 KEY, VALUE, PRIORITY = "$key", "$value", "$priority"
 #: the query parameters this module owns; any of them makes a request a query.

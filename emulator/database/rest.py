@@ -18,28 +18,28 @@ import logging
 from typing import Any
 from urllib.parse import unquote
 
-from emulator.aiohttp_web import web
-from emulator.database import sse
-from emulator.database.listeners import Listener, Signal
-from emulator.database.paths import Path, check_namespace, parse_url_path
-from emulator.database.query import Query, parse_query, render_selection
-from emulator.database.rules import parse_rules
-from emulator.database.state import DatabaseState
-from emulator.database.tree import EtagMismatch, Tree
-from emulator.database.values import (
-    Json,
-    parse_json,
-    render,
-    render_export,
-    shallow,
-)
-from emulator.errors import Code, ServiceError, invalid
-from emulator.identity import (
+from ..aiohttp_web import web
+from ..errors import Code, ServiceError, invalid
+from ..identity import (
     NOBODY,
     Identity,
     InvalidToken,
     identity_from_header,
     identity_from_token,
+)
+from . import sse
+from .listeners import Listener, Signal
+from .paths import Path, check_namespace, parse_url_path
+from .query import Query, parse_query, render_selection
+from .rules import parse_rules
+from .state import DatabaseState
+from .tree import EtagMismatch, Tree
+from .values import (
+    Json,
+    parse_json,
+    render,
+    render_export,
+    shallow,
 )
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import re
 
-from emulator.database.values import Json, check_text
-from emulator.errors import ServiceError, invalid
+from ..errors import ServiceError, invalid
+from .values import Json, check_text
 
 #: what firebase-tools' emulator assumes when no rules file is configured: open access.
 DEFAULT_RULES = '{\n  "rules": {\n    ".read": true,\n    ".write": true\n  }\n}\n'

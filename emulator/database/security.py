@@ -17,8 +17,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.database.paths import Path
-from emulator.database.values import (
+from ..errors import Code, ServiceError, invalid
+from ..identity import Identity
+from ..rules import expressions as ex
+from ..rules.errors import EvaluationError, RulesSyntaxError
+from ..rules.expressions import parse_expression
+from .paths import Path
+from .values import (
     PRIORITY,
     VALUE,
     Node,
@@ -28,11 +33,6 @@ from emulator.database.values import (
     priority_of,
     render,
 )
-from emulator.errors import Code, ServiceError, invalid
-from emulator.identity import Identity
-from emulator.rules import expressions as ex
-from emulator.rules.errors import EvaluationError, RulesSyntaxError
-from emulator.rules.expressions import parse_expression
 
 PERMISSION_DENIED = "Permission denied"
 _RULE_KEYS = frozenset({".read", ".write", ".validate", ".indexOn"})

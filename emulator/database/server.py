@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emulator.aiohttp_web import web
-from emulator.database.paths import check_namespace
-from emulator.database.rest import MAX_WRITE_BYTES, RestApi
-from emulator.database.state import DatabaseState
-from emulator.database.values import Json, Normaliser, parse_json
-from emulator.database.ws import WebSocketApi
-from emulator.export import fsync_directory, write_file_atomically
+from ..aiohttp_web import web
+from ..export import fsync_directory, write_file_atomically
+from .paths import check_namespace
+from .rest import MAX_WRITE_BYTES, RestApi
+from .state import DatabaseState
+from .values import Json, Normaliser, parse_json
+from .ws import WebSocketApi
 
 EXPORT_DIR = "database_export"
 EXPORT_VERSION = "firebase-sync-database-1"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from emulator.database.events import Event
+from .events import Event
 
 CONTENT_TYPE = "text/event-stream; charset=utf-8"
 KEEP_ALIVE = b"event: keep-alive\ndata: null\n\n"

@@ -17,15 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from emulator.database.events import Event, Relation, derive, relation
-from emulator.database.listeners import Listener
-from emulator.database.paths import Path
-from emulator.database.pushid import PushIdGenerator
-from emulator.database.query import render_selection
-from emulator.database.rules import DEFAULT_RULES, parse_rules
-from emulator.database.tree import Authorize, Tree, Write
-from emulator.database.values import Json, Node, canonical
-from emulator.identity import Identity
+from ..identity import Identity
+from .events import Event, Relation, derive, relation
+from .listeners import Listener
+from .paths import Path
+from .pushid import PushIdGenerator
+from .query import render_selection
+from .rules import DEFAULT_RULES, parse_rules
+from .tree import Authorize, Tree, Write
+from .values import Json, Node, canonical
 
 #: a version of the tree: the node at a path.
 View = Callable[[Path], "Node | None"]
@@ -83,7 +83,7 @@ def compile_policy(text: str) -> RulesPolicy:
     """The rules in ``text`` ready to decide; raises INVALID_ARGUMENT naming the line."""
     if text == DEFAULT_RULES:
         return OpenRules()
-    from emulator.database.security import NamespaceRules
+    from .security import NamespaceRules
 
     return NamespaceRules(text)
 

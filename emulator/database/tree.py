@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from emulator.database.indexes import ChildIndexes
-from emulator.database.paths import Path, check_depth, split_relative
-from emulator.database.query import Query
-from emulator.database.values import (
+from ..errors import Code, ServiceError, invalid
+from .indexes import ChildIndexes
+from .paths import Path, check_depth, split_relative
+from .query import Query
+from .values import (
     Json,
     Node,
     Normaliser,
@@ -27,7 +28,6 @@ from emulator.database.values import (
     render,
     with_priority,
 )
-from emulator.errors import Code, ServiceError, invalid
 
 
 @dataclass(eq=False)

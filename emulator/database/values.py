@@ -19,9 +19,9 @@ import re
 from collections.abc import Iterator
 from typing import Any, TypeAlias
 
-from emulator.database.ordering import key_order
-from emulator.database.paths import MAX_KEY_BYTES, check_depth, check_key
-from emulator.errors import invalid
+from ..errors import invalid
+from .ordering import key_order
+from .paths import MAX_KEY_BYTES, check_depth, check_key
 
 Json: TypeAlias = None | bool | int | float | str | list["Json"] | dict[str, "Json"]
 Leaf: TypeAlias = bool | int | float | str

@@ -50,18 +50,18 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.aiohttp_web import WSCloseCode, WSMsgType, web
-from emulator.database import wsproto
-from emulator.database.events import Relation, relation
-from emulator.database.hashing import node_hash
-from emulator.database.paths import Path, is_prefix
-from emulator.database.query import Query
-from emulator.database.rest import error_response, namespace_for, parse_query_string
-from emulator.database.state import DatabaseState
-from emulator.database.tree import Authorize, Tree, Write
-from emulator.database.values import Json, parse_json
-from emulator.errors import Code, ServiceError, invalid
-from emulator.identity import ADMIN, NOBODY, Identity, InvalidToken, decode_claims
+from ..aiohttp_web import WSCloseCode, WSMsgType, web
+from ..errors import Code, ServiceError, invalid
+from ..identity import ADMIN, NOBODY, Identity, InvalidToken, decode_claims
+from . import wsproto
+from .events import Relation, relation
+from .hashing import node_hash
+from .paths import Path, is_prefix
+from .query import Query
+from .rest import error_response, namespace_for, parse_query_string
+from .state import DatabaseState
+from .tree import Authorize, Tree, Write
+from .values import Json, parse_json
 
 log = logging.getLogger(__name__)
 

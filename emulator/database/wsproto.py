@@ -53,10 +53,10 @@ import json
 import re
 from typing import Any
 
-from emulator.database.paths import Path, check_depth, check_key
-from emulator.database.query import KEY, PRIORITY, UNBOUNDED, VALUE, Query
-from emulator.database.values import Json
-from emulator.errors import invalid
+from ..errors import invalid
+from .paths import Path, check_depth, check_key
+from .query import KEY, PRIORITY, UNBOUNDED, VALUE, Query
+from .values import Json
 
 PROTOCOL_VERSION = "5"
 MAX_FRAME_CHARS = 16384

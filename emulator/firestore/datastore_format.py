@@ -25,8 +25,7 @@ from typing import Any
 
 import google_crc32c
 
-from emulator.errors import invalid
-
+from ..errors import invalid
 from .values import Document
 
 # --- the LevelDB log format -------------------------------------------------------------

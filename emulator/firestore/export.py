@@ -30,9 +30,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from emulator.errors import invalid
-from emulator.export import write_file_atomically
-
+from ..errors import invalid
+from ..export import write_file_atomically
 from .store import DbKey, Store, from_timestamp, to_timestamp
 from .values import Document
 

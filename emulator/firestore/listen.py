@@ -17,10 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.errors import Code, ServiceError, invalid
-from emulator.firestore.protos import firestore as _fs
-from emulator.firestore.protos import write as _write
-
+from ..errors import Code, ServiceError, invalid
+from .protos import firestore as _fs
+from .protos import write as _write
 from .query import Query, compile_query
 from .store import (
     Change,

@@ -18,7 +18,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from emulator import protocache
+from .. import protocache
 
 _PACKAGE = "google.cloud.firestore_v1"
 

@@ -9,8 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.errors import invalid
-
+from ..errors import invalid
 from .values import (
     INT64_MAX,
     INT64_MIN,

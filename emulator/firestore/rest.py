@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from emulator.aiohttp_web import web
-from emulator.errors import Code
-
+from ..aiohttp_web import web
+from ..errors import Code
 from .listen import ListenEngine
 from .security.guard import Guard, RulesError
 from .store import Store

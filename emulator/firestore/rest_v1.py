@@ -23,12 +23,11 @@ from urllib.parse import unquote
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
-from emulator.aiohttp_web import web
-from emulator.errors import Code, ServiceError, invalid
-from emulator.firestore.protos import document as _doc
-from emulator.firestore.protos import firestore as _fs
-from emulator.identity import InvalidToken, identity_from_header
-
+from ..aiohttp_web import web
+from ..errors import Code, ServiceError, invalid
+from ..identity import InvalidToken, identity_from_header
+from .protos import document as _doc
+from .protos import firestore as _fs
 from .security.guard import CALLER
 from .servicer import FirestoreServicer
 from .values import MAX_REQUEST_BYTES

@@ -13,8 +13,7 @@ from typing import TypeVar
 
 import grpc
 
-from emulator.aiohttp_web import web
-
+from ..aiohttp_web import web
 from .export import export_store, import_store
 from .frontdoor import FrontDoor
 from .listen import ListenEngine

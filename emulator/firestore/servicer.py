@@ -19,12 +19,11 @@ from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import status_pb2
 
-from emulator.errors import Code, ServiceError, invalid
-from emulator.firestore.protos import firestore as _fs
-from emulator.firestore.protos import write as _write
-from emulator.identity import Identity, InvalidToken, identity_from_header
-
+from ..errors import Code, ServiceError, invalid
+from ..identity import Identity, InvalidToken, identity_from_header
 from .listen import End, ListenEngine
+from .protos import firestore as _fs
+from .protos import write as _write
 from .query import (
     Query,
     aggregate,

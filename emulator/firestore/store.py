@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.errors import invalid
-
+from ..errors import invalid
 from .indexes import IndexedScope, Indexes
 from .values import Document, validate_document_name
 

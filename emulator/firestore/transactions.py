@@ -22,8 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from emulator.errors import Code, ServiceError, invalid
-
+from ..errors import Code, ServiceError, invalid
 from .store import DbKey
 
 #: (kind, key) -> fingerprint re-computed at commit; kind "doc" or "query".

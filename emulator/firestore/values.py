@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any
 
-from emulator.errors import invalid
-from emulator.firestore.protos import document as _document
+from ..errors import invalid
+from .protos import document as _document
 
 Value: Any = _document.Value.pb()
 MapValue: Any = _document.MapValue.pb()

@@ -24,9 +24,8 @@ from typing import Any
 
 import grpc
 
-from emulator.errors import ServiceError, invalid
-from emulator.firestore.protos import firestore as _fs
-
+from ..errors import ServiceError, invalid
+from .protos import firestore as _fs
 from .store import parse_database
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,7 @@ from typing import Any
 
 from google.protobuf import unknown_fields
 
-from emulator.errors import Code, ServiceError, invalid
-
+from ..errors import Code, ServiceError, invalid
 from .store import Database, to_timestamp
 from .values import (
     INT64_MAX,

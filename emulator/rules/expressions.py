@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal as TypingLiteral
 
-from emulator.rules.lexer import Lexer, Token
+from .lexer import Lexer, Token
 
 Dialect = TypingLiteral["firestore", "database"]
 

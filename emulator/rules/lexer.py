@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from emulator.rules.errors import RulesSyntaxError
+from .errors import RulesSyntaxError
 
 _OPERATORS = (
     "===",

@@ -204,7 +204,7 @@ def demo_command(delay: float) -> None:
     console = Console(highlight=False)
     threaded = None
     if not (os.environ.get(DATABASE_VARIABLE) and os.environ.get(FIRESTORE_VARIABLE)):
-        from emulator.suite import EmulatorSuite
+        from firebase_sync_emulator.suite import EmulatorSuite
 
         suite = EmulatorSuite(free_ports=True, with_hub=False, database_keepalive=1.0)
         threaded = suite.start_in_thread()

@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 
 import click
 
-from emulator import protocache
-from emulator.config import SERVICES, ConfigError, load_config
-from emulator.suite import DISPLAY_NAMES, EmulatorSuite, RunningSuite, SuiteError
 from firebase_sync.cli.options import plural, project_option, resolve_project
+from firebase_sync_emulator import protocache
+from firebase_sync_emulator.config import SERVICES, ConfigError, load_config
+from firebase_sync_emulator.suite import DISPLAY_NAMES, EmulatorSuite, RunningSuite, SuiteError
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: seconds a command gets to exit after a forwarded signal before its group is killed.

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from emulator.database.server import DatabaseEmulator
-from emulator.faults import FaultProxy
-from emulator.firestore.server import FirestoreEmulator
 from firebase_sync import Document, FirebaseSyncError
+from firebase_sync_emulator.database.server import DatabaseEmulator
+from firebase_sync_emulator.faults import FaultProxy
+from firebase_sync_emulator.firestore.server import FirestoreEmulator
 
 R = TypeVar("R")
 PROJECT = "demo-chaos"

@@ -32,12 +32,12 @@ from chaos_harness import (
     write_load,
 )
 
-from emulator.faults import FaultProxy
 from firebase_sync import Change, ChangeStream, RetryPolicy, Source, Store
 from firebase_sync.adapters._rtdb_http import RtdbEndpoint
 from firebase_sync.adapters.firestore import FirestoreRepository
 from firebase_sync.adapters.realtime import RealtimeRepository
 from firebase_sync.adapters.realtime_listen import RealtimeListener
+from firebase_sync_emulator.faults import FaultProxy
 
 # An emulator instance stopped mid-request (a restart) can leave its accepted sockets to the
 # garbage collector (the server side, not the kit's: the warnings name the emulator's port).

@@ -27,8 +27,8 @@ from fuzz_support import Budget, budgets, fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.database import DatabaseEmulator
-from emulator.database.values import canonical
+from firebase_sync_emulator.database import DatabaseEmulator
+from firebase_sync_emulator.database.values import canonical
 
 NS = "fuzz-ws-seeded"
 BUDGETS = budgets("FUZZ_WS_FRAMES", 50_000, "FUZZ_CI_WS_FRAMES", 5_000)
@@ -262,7 +262,9 @@ async def fuzz(host: str, service: DatabaseEmulator, run: Budget) -> None:
 
 def no_gaps(caplog: pytest.LogCaptureFixture) -> None:
     """Nothing got past validation to the logged fallbacks ("unvalidated input", internal)."""
-    logged = [r for r in caplog.records if r.name.startswith("emulator") and r.levelno >= 30]
+    logged = [
+        r for r in caplog.records if r.name.startswith("firebase_sync_emulator") and r.levelno >= 30
+    ]
     assert not logged, [r.getMessage() for r in logged[:5]]
 
 

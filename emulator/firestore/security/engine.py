@@ -15,8 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.rules.errors import EvaluationError
-
+from ...rules.errors import EvaluationError
 from . import types as t
 from .evaluate import Evaluator, Lookup, Lookups
 from .language import Function, MatchBlock, Ruleset, Wildcard, compile_rules

@@ -6,9 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.rules import expressions as ex
-from emulator.rules.errors import EvaluationError
-
+from ...rules import expressions as ex
+from ...rules.errors import EvaluationError
 from . import methods
 from . import types as t
 from .language import Function

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from emulator.errors import Code, ServiceError
-from emulator.identity import ADMIN, Identity
-from emulator.rules.errors import RulesSyntaxError
+from ...errors import Code, ServiceError
+from ...identity import ADMIN, Identity
+from ...rules.errors import RulesSyntaxError
 
 if TYPE_CHECKING:
     from .engine import Rules

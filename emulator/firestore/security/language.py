@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from emulator.rules.errors import RulesSyntaxError
-from emulator.rules.expressions import ExpressionParser, Node
-from emulator.rules.lexer import Lexer
+from ...rules.errors import RulesSyntaxError
+from ...rules.expressions import ExpressionParser, Node
+from ...rules.lexer import Lexer
 
 #: ``read`` and ``write`` expand to the methods a request is checked against.
 METHOD_GROUPS = {

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.rules.errors import EvaluationError
-
+from ...rules.errors import EvaluationError
 from .types import (
     NS_PER_S,
     Duration,

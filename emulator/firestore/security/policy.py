@@ -10,10 +10,9 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from emulator.errors import Code, ServiceError
-from emulator.firestore.values import parse_field_path
-from emulator.identity import Identity
-
+from ...errors import Code, ServiceError
+from ...identity import Identity
+from ..values import parse_field_path
 from . import types as t
 from .documents import document_path, fields_map, rules_value
 from .engine import ANY_SEGMENTS, UNKNOWN_SEGMENT, Access, Rules, document_map

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from emulator.rules.errors import EvaluationError
+from ...rules.errors import EvaluationError
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from emulator.faults import FaultProxy
+from firebase_sync_emulator.faults import FaultProxy
 
 
 @pytest.fixture

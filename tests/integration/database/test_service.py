@@ -14,8 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from emulator.database import DatabaseEmulator
-from emulator.errors import ServiceError
+from firebase_sync_emulator.database import DatabaseEmulator
+from firebase_sync_emulator.errors import ServiceError
 
 NS = "demo-firebase-sync-default-rtdb"
 SSE = {"Accept": "text/event-stream", "Authorization": "Bearer owner"}

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from emulator.database import DatabaseEmulator
+from firebase_sync_emulator.database import DatabaseEmulator
 
 NODE_DIR = Path(__file__).resolve().parents[2] / "node"
 SCRIPT = NODE_DIR / "rtdb_wire.mjs"

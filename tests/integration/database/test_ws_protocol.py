@@ -16,9 +16,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from emulator.database import DatabaseEmulator
-from emulator.database.tree import Tree, Write
-from emulator.database.wsproto import MAX_FRAME_CHARS
+from firebase_sync_emulator.database import DatabaseEmulator
+from firebase_sync_emulator.database.tree import Tree, Write
+from firebase_sync_emulator.database.wsproto import MAX_FRAME_CHARS
 
 NS = "demo-firebase-sync-default-rtdb"
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from side_by_side import hosts_for
 
-from emulator.firestore import FirestoreEmulator
 from firebase_sync.testing import EmulatorHosts, session_project
+from firebase_sync_emulator.firestore import FirestoreEmulator
 
 PROJECT = session_project()  # the plugin's project for this process (per xdist worker)
 

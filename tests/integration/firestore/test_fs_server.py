@@ -18,8 +18,8 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.types import document as d
 from google.cloud.firestore_v1.types import firestore as fs
 
-from emulator.firestore import FirestoreEmulator
 from firebase_sync.testing import session_project
+from firebase_sync_emulator.firestore import FirestoreEmulator
 
 PROJECT = session_project()
 ROOT = f"projects/{PROJECT}/databases/(default)/documents"

@@ -18,8 +18,8 @@ from google.cloud.firestore_v1.types import common
 from google.cloud.firestore_v1.types import firestore as fs
 from google.cloud.firestore_v1.types import write as w
 
-from emulator.firestore.wire import delimited
 from firebase_sync.testing import session_project
+from firebase_sync_emulator.firestore.wire import delimited
 
 DB = f"projects/{session_project()}/databases/(default)"  # the plugin's, per xdist worker
 ROOT = DB + "/documents"

@@ -19,7 +19,6 @@ from typing import Any
 import pydantic
 import pytest
 
-from emulator.faults import FaultyEmulators
 from firebase_sync import (
     ChangeStream,
     Deadlines,
@@ -36,6 +35,7 @@ from firebase_sync.adapters._rtdb_http import RtdbEndpoint
 from firebase_sync.adapters.firestore import FirestoreRepository
 from firebase_sync.adapters.realtime import RealtimeRepository
 from firebase_sync.offline import Increment, LocalCache, OfflineRepository
+from firebase_sync_emulator.faults import FaultyEmulators
 
 DEADLINES = Deadlines(connect=1.0, read=1.0, request=1.0, first_byte=1.0, idle=1.5, replay=1.0)
 RETRY = RetryPolicy(attempts=None, initial=0.05, maximum=0.3, deadline=10.0)

@@ -25,9 +25,9 @@ async def rig(
 ) -> AsyncIterator[Rig]:
     from google.cloud import firestore
 
-    from emulator.faults import FaultProxy
     from firebase_sync import FirestoreRepository, RealtimeRepository
     from firebase_sync.testing import clear_firestore
+    from firebase_sync_emulator.faults import FaultProxy
 
     host = emulators.firestore_host if request.param == "firestore" else emulators.database_host
     name, port = host.rsplit(":", 1)

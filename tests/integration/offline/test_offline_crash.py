@@ -142,8 +142,8 @@ class _FaultInjector:
 
 
 async def _faulty_run(emulators: EmulatorHosts, rtdb_app: Any, tmp_path: Path, kills: int) -> None:
-    from emulator.faults import ThreadedFaultProxy
     from firebase_sync.testing import clear_firestore
+    from firebase_sync_emulator.faults import ThreadedFaultProxy
 
     clear_firestore(emulators)
     seed = random.randrange(1 << 32)

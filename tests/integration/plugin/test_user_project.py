@@ -73,6 +73,12 @@ _NOT_SOURCES = shutil.ignore_patterns(
 )
 
 
+def clean_copy(target: Path) -> Path:
+    """The checkout without build output: a stale ``build/lib`` would end up in the wheel."""
+    shutil.copytree(CHECKOUT, target, symlinks=True, ignore=_NOT_SOURCES)
+    return target
+
+
 def make_venv(root: Path, *, borrow_dependencies: bool) -> Path:
     # pip comes from this venv (``pip --python``): ensurepip would add ~10 s.
     venv.EnvBuilder(with_pip=False).create(root)
@@ -103,8 +109,17 @@ def user_venv(tmp_path_factory: pytest.TempPathFactory) -> UserVenv:
     """firebase-sync built from the checkout and installed (without its dependencies)."""
     base = tmp_path_factory.mktemp("user")
     bin_dir = make_venv(base / "venv", borrow_dependencies=True)
-    pip_install(bin_dir, "--no-deps", str(CHECKOUT))
+    pip_install(bin_dir, "--no-deps", str(clean_copy(base / "checkout")))
     return UserVenv(base / "venv", write_project(base / "project"))
+
+
+def test_the_install_claims_no_generic_module_name(user_venv: UserVenv) -> None:
+    # -I: the project's own emulator.py (in the working directory) is not on the path
+    probe = "import importlib.util as u; print(u.find_spec('emulator'), u.find_spec('{}') is None)"
+    done = user_venv.run(
+        str(user_venv.bin / "python"), "-I", "-c", probe.format("firebase_sync_emulator")
+    )
+    assert done.stdout.split() == ["None", "False"], done.stdout + done.stderr
 
 
 def test_strict_mode(user_venv: UserVenv) -> None:
@@ -145,8 +160,7 @@ def test_mypy_strict_after_the_readme_editable_install(tmp_path: Path) -> None:
     if not mypy.exists():
         pytest.skip("mypy is not installed (the dev extra)")
     # A copy of the checkout: the editable install writes its link tree under ``build/``.
-    source = tmp_path / "checkout"
-    shutil.copytree(CHECKOUT, source, symlinks=True, ignore=_NOT_SOURCES)
+    source = clean_copy(tmp_path / "checkout")
     bin_dir = make_venv(tmp_path / "venv", borrow_dependencies=True)
     pip_install(
         bin_dir, "--no-deps", "-e", str(source), "--config-settings", "editable_mode=strict"
@@ -162,7 +176,7 @@ def test_mypy_strict_after_the_readme_editable_install(tmp_path: Path) -> None:
 def test_full_install_with_the_test_extra(tmp_path: Path) -> None:
     """pip resolves and installs everything, as on a user's machine (minutes: downloads)."""
     bin_dir = make_venv(tmp_path / "venv", borrow_dependencies=False)
-    pip_install(bin_dir, f"{CHECKOUT}[test]")
+    pip_install(bin_dir, f"{clean_copy(tmp_path / 'checkout')}[test]")
     user = UserVenv(tmp_path / "venv", write_project(tmp_path / "project"))
     assert PASSED in user.pytest()
     assert PASSED in user.pytest("-n", "2")

@@ -27,7 +27,7 @@ filterwarnings = [
 
 [tool.mypy]
 strict = true
-files = ["shop.py", "tests"]
+files = ["shop.py", "emulator.py", "tests"]
 """
 
 # The app under test: typed models and one function that uses the kit.
@@ -61,6 +61,13 @@ async def reprice(
     return updated
 '''
 
+# A module of the user's named like the repository's folder: firebase-sync must not clash with it.
+EMULATOR = '''\
+"""The user's own emulator module."""
+
+OWNER = "shop"
+'''
+
 # Tests exactly as the README shows them: strict-mode markers, typed fixtures, `eventually`.
 TESTS = '''\
 """The user's tests."""
@@ -82,7 +89,12 @@ from firebase_sync.testing import (
     eventually,
     xdist_worker,
 )
+import emulator
 from shop import Product, reprice
+
+
+def test_the_projects_own_emulator_module_is_imported() -> None:
+    assert emulator.OWNER == "shop"
 
 
 @pytest.mark.asyncio
@@ -136,7 +148,7 @@ def test_sync_client_and_project(
 
 
 #: how many tests a run of the project passes
-TEST_COUNT = 6
+TEST_COUNT = 7
 
 
 def free_port() -> int:
@@ -152,6 +164,7 @@ def write_project(root: Path) -> Path:
     (root / "tests").mkdir(parents=True)
     (root / "pyproject.toml").write_text(PYPROJECT)
     (root / "shop.py").write_text(SHOP)
+    (root / "emulator.py").write_text(EMULATOR)
     (root / "tests" / "__init__.py").write_text("")
     (root / "tests" / "test_shop.py").write_text(TESTS)
     ports = {name: free_port() for name in ("database", "firestore", "hub")}

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 from rules_client import user_token
 
-from emulator.database.hashing import node_hash
 from firebase_sync.testing import EmulatorHosts
+from firebase_sync_emulator.database.hashing import node_hash
 
 ALICE = user_token("alice", role="editor")
 BOB = user_token("bob")

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from emulator.faults import FaultProxy
 from firebase_sync import RetryPolicy
 from firebase_sync.testing import EmulatorHosts
 from firebase_sync.transfer import FirestoreTransfer, Source, export_directory, read_manifest
+from firebase_sync_emulator.faults import FaultProxy
 
 # Enough attempts to outlast the gRPC channel's own reconnect backoff (about 1 s) after a cut.
 FAST = RetryPolicy(attempts=20, initial=0.05, maximum=0.5, deadline=None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.database.events import Event, Relation, derive, relation
-from emulator.database.tree import Write
+from firebase_sync_emulator.database.events import Event, Relation, derive, relation
+from firebase_sync_emulator.database.tree import Write
 
 
 def put(path: tuple[str, ...], data: object) -> Write:

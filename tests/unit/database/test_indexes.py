@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.database import indexes
-from emulator.database.query import parse_query
-from emulator.database.tree import Tree
+from firebase_sync_emulator.database import indexes
+from firebase_sync_emulator.database.query import parse_query
+from firebase_sync_emulator.database.tree import Tree
 
 keys = st.sampled_from(["a", "b", "1", "01", "-3", "2", "10", "z", "é", "ab"])
 leaves = st.one_of(

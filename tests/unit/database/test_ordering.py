@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.database.ordering import key_order, priority_rank, value_rank
+from firebase_sync_emulator.database.ordering import key_order, priority_rank, value_rank
 
 
 def test_name_compare() -> None:

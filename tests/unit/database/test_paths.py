@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.database.paths import (
+from firebase_sync_emulator.database.paths import (
     MAX_DEPTH,
     check_namespace,
     is_prefix,
@@ -13,7 +13,7 @@ from emulator.database.paths import (
     parse_url_path,
     split_relative,
 )
-from emulator.errors import Code, ServiceError
+from firebase_sync_emulator.errors import Code, ServiceError
 
 
 @pytest.mark.parametrize("key", ["a", "-Nx_1", "sp ace", "ünï✓", "0", "x" * 768, "é" * 384])

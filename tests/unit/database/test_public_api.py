@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import inspect
 
-import emulator.database
-from emulator.database import DatabaseEmulator
-from emulator.service import EmulatorService
+import firebase_sync_emulator.database
+from firebase_sync_emulator.database import DatabaseEmulator
+from firebase_sync_emulator.service import EmulatorService
 
 
 def test_all() -> None:
-    assert emulator.database.__all__ == ["DatabaseEmulator"]
+    assert firebase_sync_emulator.database.__all__ == ["DatabaseEmulator"]
 
 
 def test_fulfils_the_service_protocol() -> None:

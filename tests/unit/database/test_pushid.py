@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from emulator.database.pushid import ALPHABET, PushIdGenerator
+from firebase_sync_emulator.database.pushid import ALPHABET, PushIdGenerator
 
 
 def test_shape_and_alphabet() -> None:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from emulator.database.query import Query, parse_query, render_selection
-from emulator.database.values import Normaliser
-from emulator.errors import ServiceError
+from firebase_sync_emulator.database.query import Query, parse_query, render_selection
+from firebase_sync_emulator.database.values import Normaliser
+from firebase_sync_emulator.errors import ServiceError
 
 
 def stored(value: Any) -> Any:

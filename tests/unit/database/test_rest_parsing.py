@@ -8,11 +8,16 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from emulator.database.events import Event
-from emulator.database.rest import RestApi, json_response, namespace_for, parse_query_string
-from emulator.database.sse import frame
-from emulator.database.state import DatabaseState
-from emulator.errors import ServiceError
+from firebase_sync_emulator.database.events import Event
+from firebase_sync_emulator.database.rest import (
+    RestApi,
+    json_response,
+    namespace_for,
+    parse_query_string,
+)
+from firebase_sync_emulator.database.sse import frame
+from firebase_sync_emulator.database.state import DatabaseState
+from firebase_sync_emulator.errors import ServiceError
 
 
 def test_plus_is_literal_and_percent_decodes() -> None:

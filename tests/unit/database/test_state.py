@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from emulator.database.events import Event
-from emulator.database.listeners import Listener, Signal
-from emulator.database.query import parse_query
-from emulator.database.state import DatabaseState
-from emulator.errors import ServiceError
+from firebase_sync_emulator.database.events import Event
+from firebase_sync_emulator.database.listeners import Listener, Signal
+from firebase_sync_emulator.database.query import parse_query
+from firebase_sync_emulator.database.state import DatabaseState
+from firebase_sync_emulator.errors import ServiceError
 
 
 def drain(listener: Listener) -> list[object]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.database.tree import EtagMismatch, Tree
-from emulator.database.values import etag
-from emulator.errors import Code, ServiceError
+from firebase_sync_emulator.database.tree import EtagMismatch, Tree
+from firebase_sync_emulator.database.values import etag
+from firebase_sync_emulator.errors import Code, ServiceError
 
 NOW = 1_700_000_000_000
 

@@ -7,10 +7,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.database.paths import Path, is_prefix, is_valid_key
-from emulator.database.tree import Tree
-from emulator.database.values import Node, Normaliser, children, render
-from emulator.errors import ServiceError
+from firebase_sync_emulator.database.paths import Path, is_prefix, is_valid_key
+from firebase_sync_emulator.database.tree import Tree
+from firebase_sync_emulator.database.values import Node, Normaliser, children, render
+from firebase_sync_emulator.errors import ServiceError
 
 keys = st.sampled_from(["a", "b", "0", "1", "10"])
 paths = st.lists(keys, max_size=3).map(tuple)

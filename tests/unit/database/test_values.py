@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.database.values import (
+from firebase_sync_emulator.database.values import (
     Normaliser,
     as_array_if_dense,
     check_priority,
@@ -17,7 +17,7 @@ from emulator.database.values import (
     render,
     shallow,
 )
-from emulator.errors import ServiceError
+from firebase_sync_emulator.errors import ServiceError
 
 NOW = 1_700_000_000_000
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from emulator.database.hashing import _js_double_hex, node_hash
-from emulator.database.indexes import ChildIndex
-from emulator.database.query import parse_query as parse_rest_query
-from emulator.database.values import Normaliser
-from emulator.database.wsproto import (
+from firebase_sync_emulator.database.hashing import _js_double_hex, node_hash
+from firebase_sync_emulator.database.indexes import ChildIndex
+from firebase_sync_emulator.database.query import parse_query as parse_rest_query
+from firebase_sync_emulator.database.values import Normaliser
+from firebase_sync_emulator.database.wsproto import (
     MAX_FRAME_CHARS,
     FrameAssembler,
     FrameError,
@@ -23,7 +23,7 @@ from emulator.database.wsproto import (
     parse_query,
     split_frames,
 )
-from emulator.errors import ServiceError
+from firebase_sync_emulator.errors import ServiceError
 
 
 def stored(value: Any) -> Any:

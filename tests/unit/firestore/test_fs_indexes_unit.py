@@ -9,12 +9,12 @@ from google.cloud.firestore_v1._helpers import encode_value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.errors import ServiceError
-from emulator.firestore import indexes
-from emulator.firestore.protos import query as _query
-from emulator.firestore.query import compile_query
-from emulator.firestore.store import Store
-from emulator.firestore.values import Document
+from firebase_sync_emulator.errors import ServiceError
+from firebase_sync_emulator.firestore import indexes
+from firebase_sync_emulator.firestore.protos import query as _query
+from firebase_sync_emulator.firestore.query import compile_query
+from firebase_sync_emulator.firestore.store import Store
+from firebase_sync_emulator.firestore.values import Document
 
 KEY = ("p", "(default)")
 ROOT = "projects/p/databases/(default)/documents"

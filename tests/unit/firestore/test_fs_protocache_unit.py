@@ -9,10 +9,10 @@ from pathlib import Path
 SCRIPT = """
 import sys
 from pathlib import Path
-from emulator import protocache
+from firebase_sync_emulator import protocache
 protocache.directory = Path(sys.argv[1])
-import emulator.firestore.server
-from emulator.firestore import protos
+import firebase_sync_emulator.firestore.server
+from firebase_sync_emulator.firestore import protos
 doc = protos.document.Document.pb()(name="projects/p/databases/d/documents/c/x")
 doc.fields["n"].integer_value = 7
 listen = protos.firestore.ListenResponse.pb()()

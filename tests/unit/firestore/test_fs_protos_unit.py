@@ -10,8 +10,8 @@ import pytest
 
 EMULATOR_FIRST = """
 import sys
-import emulator.firestore.server
-from emulator.firestore import protos
+import firebase_sync_emulator.firestore.server
+from firebase_sync_emulator.firestore import protos
 assert "google.cloud.firestore_v1" not in sys.modules  # the client was not loaded
 from google.cloud import firestore, firestore_v1
 from google.cloud.firestore_v1.types import document
@@ -25,8 +25,8 @@ print("ok")
 CLIENT_FIRST = """
 from google.cloud import firestore
 from google.cloud.firestore_v1.types import write
-import emulator.firestore.server
-from emulator.firestore import protos
+import firebase_sync_emulator.firestore.server
+from firebase_sync_emulator.firestore import protos
 assert protos.write is write
 firestore.Client(project="demo-x")
 print("ok")

@@ -11,8 +11,8 @@ from google.cloud.firestore_v1.order import Order
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.errors import ServiceError
-from emulator.firestore import values
+from firebase_sync_emulator.errors import ServiceError
+from firebase_sync_emulator.firestore import values
 
 DOCS = "projects/p/databases/(default)/documents"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from google.cloud.firestore_v1.types import firestore as fs
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from emulator.firestore import wire
-from emulator.firestore.values import Document
+from firebase_sync_emulator.firestore import wire
+from firebase_sync_emulator.firestore.values import Document
 
 ListenResponse = fs.ListenResponse.pb()
 RunQueryResponse = fs.RunQueryResponse.pb()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.config import DEFAULT_PORTS, ConfigError, load_config
+from firebase_sync_emulator.config import DEFAULT_PORTS, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emulator.errors import ServiceError
-from emulator.firestore import datastore_format as fmt
-from emulator.firestore.values import Document
+from firebase_sync_emulator.errors import ServiceError
+from firebase_sync_emulator.firestore import datastore_format as fmt
+from firebase_sync_emulator.firestore.values import Document
 
 BLOCK = fmt.BLOCK_SIZE
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.export import METADATA_FILE, export_directory, read_export_metadata
+from firebase_sync_emulator.export import METADATA_FILE, export_directory, read_export_metadata
 
 
 def _exporter(payload: str):  # type: ignore[no-untyped-def]
