@@ -2,7 +2,8 @@
 
 The emulators run in a child process. For each database: a generated export of N records is
 imported (timed), then exported again (timed) and compared with the input line for line.
-"client CPU" is this process's CPU time (the rest is the emulator's work and waiting).
+"client CPU" is this process's CPU time, "emulator CPU" the emulator process's: on a loaded
+machine compare those, the wall time includes everyone else's work.
 Memory is the peak of this process's RSS above its level before the step (sampled every
 20 ms), and with ``--tracemalloc`` also the peak of Python allocations (slower). Running with
 a smaller ``--documents`` shows the peaks do not grow with the data.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import sys
 import tempfile
 import time
@@ -71,6 +73,16 @@ def generate(directory: Path, kind: str, path: str, count: int) -> None:
         export.add(kind, path, writer)  # type: ignore[arg-type]
 
 
+def emulator_cpu_s() -> float:
+    """CPU seconds the emulator child process has used (0 when unknown)."""
+    pid = os.environ.get("BENCH_EMULATOR_PID")
+    if not pid:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measured(label: str, count: int, work: Callable[[], Awaitable[Any]], trace: bool) -> None:
     base = rss_bytes()
     peak = base
@@ -85,12 +97,13 @@ async def measured(label: str, count: int, work: Callable[[], Awaitable[Any]], t
     sampler = asyncio.create_task(sample())
     if trace:
         tracemalloc.start()
-    started, cpu = time.perf_counter(), time.process_time()
+    started, cpu, emulator = time.perf_counter(), time.process_time(), emulator_cpu_s()
     try:
         await work()
     finally:
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        emulator = emulator_cpu_s() - emulator
         done.set()
         await sampler
     traced = ""
@@ -99,7 +112,8 @@ async def measured(label: str, count: int, work: Callable[[], Awaitable[Any]], t
         tracemalloc.stop()
     print(
         f"  {label}: {count:,} records in {elapsed:.2f} s ({count / elapsed:,.0f}/s; "
-        f"client CPU {cpu:.2f} s), RSS peak +{(peak - base) / MB:.1f} MB{traced}",
+        f"client CPU {cpu:.2f} s, emulator CPU {emulator:.2f} s), "
+        f"RSS peak +{(peak - base) / MB:.1f} MB{traced}",
         flush=True,
     )
 
@@ -119,8 +133,6 @@ async def bench(kind: str, documents: int, page_size: int, trace: bool, root: Pa
         client = AsyncClient()
         firestore = FirestoreTransfer(client, page_size=page_size)
     else:
-        import os
-
         host = os.environ["FIREBASE_DATABASE_EMULATOR_HOST"]
         endpoint = RtdbEndpoint(f"http://{host}", "bench-default-rtdb", emulator=True)
         rtdb = RtdbTransfer(endpoint, page_size=page_size)
@@ -156,7 +168,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["firestore", "rtdb"])
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations")
     args = parser.parse_args()
-    with emulator_process(), tempfile.TemporaryDirectory(prefix="transfer-bench-") as tmp:
+    with emulator_process() as emu, tempfile.TemporaryDirectory(prefix="transfer-bench-") as tmp:
+        os.environ["BENCH_EMULATOR_PID"] = str(emu.pid)
         for kind in ("firestore", "rtdb"):
             if args.only in (None, kind):
                 work = bench(kind, args.documents, args.page_size, args.tracemalloc, Path(tmp))

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aiohttp import web
+from emulator.aiohttp_web import web
 
 if TYPE_CHECKING:
     from emulator.suite import EmulatorSuite
@@ -78,8 +78,13 @@ class Hub:
         path = payload.get("path") if isinstance(payload, dict) else None
         if not isinstance(path, str) or not path:
             return _error(400, "export requires a 'path'")
+        targets = payload.get("targets")
+        if targets is not None and (
+            not isinstance(targets, list) or not all(isinstance(t, str) for t in targets)
+        ):
+            return _error(400, "'targets' must be a list of emulator names")
         try:
-            await self._suite.export(Path(path))
+            await self._suite.export(Path(path), only=targets)
         except OSError as exc:
             return _error(400, f"could not export to {path}: {exc.strerror or exc}")
         return web.json_response({})

@@ -89,7 +89,9 @@ def _create_service(name: str, project: str, config: EmulatorConfig, keepalive: 
             from emulator.firestore.server import FirestoreEmulator
         except ImportError as exc:
             raise SuiteError("the Firestore emulator is not available in this build") from exc
-        return FirestoreEmulator(project=project)
+        rules = config.firestore_rules
+        rules_text = rules.read_text(encoding="utf-8") if rules and rules.is_file() else None
+        return FirestoreEmulator(project=project, rules_text=rules_text)
     raise SuiteError(f"unknown emulator {name!r}; choose from {', '.join(SERVICES)}")
 
 
@@ -123,8 +125,7 @@ class EmulatorSuite:
         self.export_on_exit = export_on_exit
         self.free_ports = free_ports
         self.services: dict[str, EmulatorService] = {
-            name: _create_service(name, project, self.config, database_keepalive)
-            for name in names
+            name: _create_service(name, project, self.config, database_keepalive) for name in names
         }
         if with_hub:
             from emulator.hub import Hub
@@ -165,10 +166,16 @@ class EmulatorSuite:
             raise
         return self.running
 
-    async def export(self, directory: Path) -> None:
-        """Write every data-holding emulator's state to ``directory`` (atomic swap)."""
+    async def export(self, directory: Path, only: Sequence[str] | None = None) -> None:
+        """Write every data-holding emulator's state (or those in ``only``) to ``directory``.
+
+        The directory is swapped in whole; sources a previous export there held and this one
+        does not write are kept.
+        """
         exporters = {
-            name: service.export_data for name, service in self.services.items() if name != "hub"
+            name: service.export_data
+            for name, service in self.services.items()
+            if name != "hub" and (only is None or name in only)
         }
         export_directory(directory, exporters)
 

@@ -24,18 +24,22 @@
     │   ├── Unimplemented
     │   └── Unknown
     ├── ValidationFailed                   a document does not fit its model (``path``, ``field``)
+    ├── InternalError                      a bug (ours, or a callback's): never retried, never
+    │                                      taken for an outage, raised to the consumer at once
     ├── StreamClosed                       reading from or writing to a closed stream
     ├── SubscriptionOverflow               a store subscriber fell too far behind
     └── WaitTimeout                        ``Store.wait_for`` gave up (also a ``TimeoutError``)
 
-Only the adapters talk to grpc, google-api-core, firebase-admin and aiohttp; they call
-:func:`map_exception` at that boundary and ``raise mapped from exc``, so the original is kept as
-``__cause__``.
+Foreign errors are translated where they are met: each adapter has one translator for its
+wire (:mod:`firebase_sync.adapters._firestore_errors` for gRPC / google-api-core,
+:func:`firebase_sync.adapters._rtdb_http.translate` for aiohttp) and translates only the
+errors it knows, ``raise mapped from exc`` so the original stays the ``__cause__``. Anything
+else is a bug: :func:`map_exception` makes it an :class:`InternalError`. This module imports
+no wire library (the layering test checks it).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -49,6 +53,7 @@ __all__ = [
     "FailedPrecondition",
     "FirebaseSyncError",
     "Internal",
+    "InternalError",
     "InvalidArgument",
     "NotFound",
     "PermissionDenied",
@@ -230,6 +235,14 @@ class ValidationFailed(FirebaseSyncError):
         return f"{where}: {self.message}"
 
 
+class InternalError(FirebaseSyncError):
+    """A bug: an exception no translator knows (a ``KeyError`` in our code or a callback).
+
+    Neither a service error nor retryable: retrying a bug only hides it, so listeners and the
+    offline flusher raise it to the consumer at once. The original is the ``__cause__``.
+    """
+
+
 class StreamClosed(FirebaseSyncError):
     """The stream or subscription was closed."""
 
@@ -293,57 +306,25 @@ def http_error(status: int, message: str, *, path: str | None = None) -> Service
     more than "try again", unlike gRPC's INTERNAL.
     """
     cls = _BY_HTTP_STATUS.get(status)
+    if status == 401 and message.strip().lower() == "permission denied":
+        cls = PermissionDenied  # the Realtime Database answers a rules refusal with a 401
     if cls is None:
         cls = Unavailable if status >= 500 else Unknown
     return cls(message or f"HTTP {status}", path=path)
 
 
 def map_exception(exc: BaseException, *, path: str | None = None) -> FirebaseSyncError:
-    """Translate an exception from grpc, google-api-core, firebase-admin or aiohttp into ours.
+    """Our error for ``exc`` when no wire translator claimed it.
 
-    Our own errors pass through unchanged (``path`` filled in if missing). Anything unknown
-    becomes :class:`Unknown`. Callers ``raise map_exception(exc) from exc``.
+    Our own errors pass through unchanged (``path`` filled in if missing). Anything else is a
+    bug and becomes :class:`InternalError` with ``exc`` as its cause. Wire errors must be
+    translated by the adapter that meets them before they get here.
     """
     if isinstance(exc, FirebaseSyncError):
         if exc.path is None:
             exc.path = path
         return exc
-    # Imported here so the error tree stays importable (and cheap) without the SDKs.
-    import aiohttp
-    import grpc
-    from firebase_admin import exceptions as fb
-    from google.api_core import exceptions as gexc
-
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, grpc.aio.AioRpcError):
-        return service_error(exc.code().name, exc.details() or message, path=path)
-    if isinstance(exc, grpc.RpcError) and hasattr(exc, "code"):
-        return service_error(exc.code().name, message, path=path)
-    if isinstance(exc, gexc.GoogleAPICallError):
-        if exc.grpc_status_code is not None:
-            return service_error(exc.grpc_status_code.name, exc.message or message, path=path)
-        if exc.code is not None:
-            return http_error(int(exc.code), exc.message or message, path=path)
-        return Unknown(message, path=path)
-    if isinstance(exc, gexc.RetryError):
-        return DeadlineExceeded(message, path=path)
-    if isinstance(exc, fb.FirebaseError):
-        response = exc.http_response
-        if exc.code == fb.UNAVAILABLE and response is None:
-            return ConnectionLost(message, path=path)
-        if exc.code == fb.DEADLINE_EXCEEDED and response is None:
-            return TransportTimeout(message, path=path)
-        if exc.code == fb.CONFLICT:
-            return Aborted(message, path=path)
-        return service_error(str(exc.code), message, path=path)
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return http_error(exc.status, exc.message, path=path)
-    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError | TimeoutError):
-        return TransportTimeout(message, path=path)
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return ProtocolError(message, path=path)
-    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
-        return ConnectError(message, path=path)
-    if isinstance(exc, aiohttp.ClientError | ConnectionError | OSError):
-        return ConnectionLost(message, path=path)
-    return Unknown(message, path=path)
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    error = InternalError(message, path=path)
+    error.__cause__ = exc
+    return error

@@ -1,4 +1,5 @@
-"""Typed documents: the pydantic base every stored model derives from, and two value types.
+"""Typed documents: the pydantic base every stored model derives from, two value types, and
+:class:`Increment`, the one server-side transform the kit offers.
 
 A :class:`Document` is what both databases store under one key: a Firestore document in a
 collection, or an RTDB child under a path. Its ``id`` is the key and never part of the stored
@@ -33,12 +34,13 @@ number (an object sparser than that, e.g. ``{"999999999": "x"}`` for a list fiel
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-__all__ = ["Document", "GeoPoint", "Reference"]
+__all__ = ["Document", "GeoPoint", "Increment", "Reference"]
 
 
 class Document(BaseModel):
@@ -134,10 +136,12 @@ class Reference:
 
     @property
     def id(self) -> str:
+        """The last segment of the path: the document's id."""
         return self.path.rsplit("/", 1)[-1]
 
     @property
     def collection(self) -> str:
+        """The path of the collection holding the document."""
         return self.path.rsplit("/", 1)[0]
 
 
@@ -170,3 +174,16 @@ def _to_reference(value: Any) -> Reference:
 
 def _reference_out(value: Reference, info: core_schema.SerializationInfo) -> Any:
     return value.path if info.mode == "json" else value
+
+
+@dataclass(frozen=True, slots=True)
+class Increment:
+    """Add ``by`` to a numeric field (a missing field counts as 0) in an ``update``.
+
+    Accepted by ``update`` of :class:`~firebase_sync.FirestoreRepository` (and its batches and
+    transactions), :class:`~firebase_sync.RealtimeRepository` and
+    :class:`~firebase_sync.OfflineRepository`; applied by the server, so concurrent
+    increments all count. An update holding one is not re-sent after a lost answer.
+    """
+
+    by: int | float

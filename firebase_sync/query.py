@@ -50,12 +50,15 @@ Filter: TypeAlias = "Where | AnyOf | AllOf"
 
 
 def where(field: str, op: Op, value: Any) -> Where:
+    """A filter on one field: ``where("price", "<", 10)`` (operators as in the Firestore SDKs)."""
     return Where(field, op, value)
 
 
 def any_of(*filters: Filter) -> AnyOf:
+    """A filter that holds when any of ``filters`` holds (Firestore OR)."""
     return AnyOf(tuple(filters))
 
 
 def all_of(*filters: Filter) -> AllOf:
+    """A filter that holds when all of ``filters`` hold (Firestore AND)."""
     return AllOf(tuple(filters))

@@ -74,7 +74,10 @@ class Store(Generic[T]):
         """Apply one snapshot's changes atomically; return those that changed anything.
 
         ``before`` of each returned change is what the store held, whatever the batch said.
+        A batch after :meth:`fail` means the store is fed again: waiters no longer see the
+        old failure.
         """
+        self._failure = None
         effective: list[Change[T]] = []
         refreshed = False
         for change in batch.changes:
@@ -178,6 +181,7 @@ class Store(Generic[T]):
         ]
 
     def values(self, *, source: Source | None = None) -> list[T]:
+        """The values of ``items()`` (of one source, if given), in no particular order."""
         return [e.value for e in self.items(source=source)]
 
     def query(
@@ -199,6 +203,7 @@ class Store(Generic[T]):
         return result if limit is None else result[:limit]
 
     def statistics(self) -> StoreStatistics:
+        """Entries, version, batches and changes applied, lag and subscribers, as a snapshot."""
         return StoreStatistics(
             entries=self._size,
             version=self.version,
@@ -320,6 +325,7 @@ class Subscription(Generic[T]):
             await self._ready.wait()
 
     async def aclose(self) -> None:
+        """Stop receiving changes and wake a waiting consumer (idempotent)."""
         self._closed = True
         self._store._unsubscribe(self)
         self._ready.set()

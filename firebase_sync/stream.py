@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
+from ._log import logger, redact
 from .change import Batch, Change, ChangeMetadata, Event, Reconnecting, Source, Synced
-from .errors import FirebaseSyncError, map_exception
+from .errors import FirebaseSyncError, StreamClosed, map_exception
 from .store import Store
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_log = logger(__name__)
 
 
 class SourceState(StrEnum):
@@ -70,7 +72,8 @@ class Listener(Protocol[T]):
 
     source: Source
 
-    async def run(self, sink: Sink[T]) -> None: ...
+    async def run(self, sink: Sink[T]) -> None:
+        """Deliver the source's batches to ``sink`` until cancelled; raise what ends it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,13 @@ class Sink(Generic[T]):
         self.reconnects += 1
         self.last_error = error
         self.state = SourceState.RECONNECTING
+        _log.warning(
+            "%s: connection lost (%s), reconnecting in %.2f s (attempt %d)",
+            self.source,
+            redact(error),
+            delay,
+            attempt,
+        )
         await self._stream._put(Reconnecting(self.source, attempt, delay, error), marker=True)
 
     def syncing(self) -> None:
@@ -140,9 +150,11 @@ class Sink(Generic[T]):
         self.state = SourceState.SYNCING
 
     def synced_marker(self, *, resumed: bool, entries: int, metadata: ChangeMetadata) -> Synced:
+        """The ``Synced`` marker for this source (``resumed`` after a reconnect)."""
         return Synced(self.source, resumed, entries, metadata)
 
     def statistics(self) -> SourceStatistics:
+        """Counters and state of this source, as a snapshot."""
         error = str(self.last_error) if self.last_error is not None else None
         return SourceStatistics(
             self.source, self.state, self.events, self.batches, self.reconnects, error, self.invalid
@@ -180,9 +192,15 @@ class ChangeStream(Generic[T]):
         self._delivered = 0
 
     def start(self) -> None:
-        """Start every listener (done by ``async with`` or the first iteration)."""
+        """Start every listener (done by ``async with`` or the first iteration).
+
+        Raises :class:`~firebase_sync.errors.StreamClosed` if the stream was closed before it
+        started: a closed stream is never reopened (make a new one).
+        """
         if self._started:
             return
+        if self._closed:
+            raise StreamClosed("the change stream was closed before it started")
         self._started = True
         for listener, sink in zip(self._listeners, self._sinks, strict=True):
             task = asyncio.get_running_loop().create_task(
@@ -241,9 +259,11 @@ class ChangeStream(Generic[T]):
 
     @property
     def closed(self) -> bool:
+        """Whether the stream was closed (by ``aclose()`` or leaving ``async with``)."""
         return self._closed
 
     def statistics(self) -> StreamStatistics:
+        """Delivery counters, buffer use and each source's statistics, as a snapshot."""
         return StreamStatistics(
             events_delivered=self._delivered,
             events_buffered=self._queue.qsize(),
@@ -271,6 +291,7 @@ class ChangeStream(Generic[T]):
                 error.__cause__ = exc
             sink.state = SourceState.FAILED
             sink.last_error = error
+            _log.error("%s: listener gave up: %s", sink.source, redact(error))
             if self._failure is None:
                 self._failure = error
             if self.store is not None:

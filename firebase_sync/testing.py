@@ -6,27 +6,79 @@ Registered through the ``pytest11`` entry point, so installing firebase-sync is 
 ones on free ports, once per session (so parallel sessions never clash). Before every test that
 asks for a database, its data is cleared. The fixtures refuse anything that does not answer as an
 emulator, so a test can never touch production data.
+
+Under pytest-xdist each worker uses its own project, ``<project>-<worker id>`` (so its own
+Firestore data and its own RTDB namespace ``<project>-<worker id>-default-rtdb``): workers sharing
+one pair of emulators never see or clear each other's data. The worker's ``GCLOUD_PROJECT`` /
+``GOOGLE_CLOUD_PROJECT`` are set to it before collection, so code that takes the project from the
+environment follows.
+
+The async fixtures are pytest-asyncio fixtures, so they work in its strict and auto modes alike
+(in strict mode, mark the async tests ``@pytest.mark.asyncio`` as pytest-asyncio requires). When
+pytest-asyncio is missing they fail with the command that installs it; the rest still works.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 import pytest
 
 from emulator.config import DEFAULT_PROJECT
 from emulator.suite import EmulatorSuite, ThreadedSuite
+from firebase_sync.rules_testing import RulesTestEnvironment
+
+if TYPE_CHECKING:
+    import firebase_admin
+    from google.cloud import firestore
+
+    from firebase_sync.adapters.firestore import FirestoreRepository
+    from firebase_sync.adapters.realtime import RealtimeRepository
+    from firebase_sync.models import Document
+    from firebase_sync.retry import RetryPolicy
+    from firebase_sync.store import Store
+
+__all__ = [
+    "EmulatorHosts",
+    "FirestoreRepositoryFactory",
+    "NotAnEmulatorError",
+    "RealtimeRepositoryFactory",
+    "async_firestore_client",
+    "clear_database",
+    "clear_firestore",
+    "emulators",
+    "eventually",
+    "firestore_client",
+    "firestore_repository",
+    "realtime_repository",
+    "rtdb_app",
+    "session_project",
+    "store",
+    "verify_database_emulator",
+    "verify_firestore_emulator",
+    "xdist_worker",
+]
 
 DATABASE_HOST_VARIABLE = "FIREBASE_DATABASE_EMULATOR_HOST"
 FIRESTORE_HOST_VARIABLE = "FIRESTORE_EMULATOR_HOST"
 _PRODUCTION_SUFFIXES = ("googleapis.com", "firebaseio.com", "firebasedatabase.app", "google.com")
+_PROJECT_VARIABLES = ("GCLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT")
+_MISSING_PYTEST_ASYNCIO = (
+    "the firebase_sync fixture {name!r} is an async fixture and needs pytest-asyncio, "
+    "which is not installed: pip install 'firebase-sync[test]' (or pip install pytest-asyncio)"
+)
+
+_D = TypeVar("_D", bound="Document")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class NotAnEmulatorError(RuntimeError):
@@ -104,12 +156,107 @@ def clear_firestore(hosts: EmulatorHosts, database: str = "(default)") -> None:
     )
 
 
+class FirestoreRepositoryFactory(Protocol):
+    """The ``firestore_repository`` fixture: ``firestore_repository(Model, "collection")``."""
+
+    def __call__(
+        self,
+        model: type[_D],
+        collection: str,
+        *,
+        client: firestore.AsyncClient | None = None,
+        database: str | None = None,
+        group: bool = False,
+        retry: RetryPolicy | None = None,
+        reconnect: RetryPolicy | None = None,
+    ) -> FirestoreRepository[_D]:
+        """A repository on the emptied test database, closed after the test."""
+        ...
+
+
+class RealtimeRepositoryFactory(Protocol):
+    """The ``realtime_repository`` fixture: ``realtime_repository(Model, "/path")``."""
+
+    def __call__(
+        self,
+        model: type[_D],
+        path: str,
+        *,
+        retry: RetryPolicy | None = None,
+        reconnect: RetryPolicy | None = None,
+    ) -> RealtimeRepository[_D]:
+        """A repository on the emptied test namespace, closed after the test."""
+        ...
+
+
+def xdist_worker() -> str | None:
+    """This process's pytest-xdist worker id (``gw0``, ``gw1``...), or None outside xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER") or None
+
+
+@functools.cache
+def session_project() -> str:
+    """The project this test process uses (the ``emulators`` fixture's ``project``).
+
+    ``GCLOUD_PROJECT`` (or ``GOOGLE_CLOUD_PROJECT``, else ``demo-firebase-sync``); under xdist
+    with ``-<worker id>`` appended, so each worker has its own data on shared emulators.
+    """
+    base = next((os.environ[v] for v in _PROJECT_VARIABLES if os.environ.get(v)), DEFAULT_PROJECT)
+    worker = xdist_worker()
+    if worker is None or base.endswith(f"-{worker}"):
+        return base
+    return f"{base}-{worker}"
+
+
+_saved_project_variables: dict[str, str | None] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In an xdist worker, point the project variables at the worker's project before collection."""
+    if xdist_worker() is None:
+        return
+    project = session_project()
+    for variable in _PROJECT_VARIABLES:
+        _saved_project_variables[variable] = os.environ.get(variable)
+        os.environ[variable] = project
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Restore what ``pytest_configure`` changed."""
+    for variable, value in _saved_project_variables.items():
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = value
+    _saved_project_variables.clear()
+
+
+def _async_fixture(
+    function: Callable[_P, AsyncIterator[_R]],
+) -> Callable[_P, AsyncIterator[_R]]:
+    """A pytest-asyncio fixture (strict and auto mode), or one that says what is missing."""
+    try:
+        import pytest_asyncio
+    except ImportError:
+        pass
+    else:
+        return pytest_asyncio.fixture(function)
+
+    name = function.__name__
+
+    @pytest.fixture(name=name)
+    def missing() -> NoReturn:
+        pytest.fail(_MISSING_PYTEST_ASYNCIO.format(name=name), pytrace=False)
+
+    return missing
+
+
 @pytest.fixture(scope="session")
 def emulators() -> Iterator[EmulatorHosts]:
     """The session's emulators: the ones the environment names, or embedded ones on free ports."""
     database_host = os.environ.get(DATABASE_HOST_VARIABLE)
     firestore_host = os.environ.get(FIRESTORE_HOST_VARIABLE)
-    project = os.environ.get("GCLOUD_PROJECT") or DEFAULT_PROJECT
+    project = session_project()
     if database_host and firestore_host:
         verify_database_emulator(database_host)
         verify_firestore_emulator(firestore_host)
@@ -134,7 +281,7 @@ def emulators() -> Iterator[EmulatorHosts]:
 
 
 @pytest.fixture
-def rtdb_app(emulators: EmulatorHosts) -> Iterator[Any]:
+def rtdb_app(emulators: EmulatorHosts) -> Iterator[firebase_admin.App]:
     """A firebase-admin ``App`` on the emulator's default namespace, emptied before the test."""
     import firebase_admin
 
@@ -150,7 +297,7 @@ def rtdb_app(emulators: EmulatorHosts) -> Iterator[Any]:
 
 
 @pytest.fixture
-def firestore_client(emulators: EmulatorHosts) -> Iterator[Any]:
+def firestore_client(emulators: EmulatorHosts) -> Iterator[firestore.Client]:
     """A synchronous ``google.cloud.firestore.Client`` on an emptied emulator database."""
     from google.cloud import firestore
 
@@ -162,56 +309,88 @@ def firestore_client(emulators: EmulatorHosts) -> Iterator[Any]:
         client.close()  # type: ignore[no-untyped-call]
 
 
-@pytest.fixture
-async def async_firestore_client(emulators: EmulatorHosts) -> Any:
-    """An ``AsyncClient`` on an emptied emulator database."""
+def _anonymous_async_client(project: str, database: str | None = None) -> firestore.AsyncClient:
+    from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
 
+    anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    options = {"database": database} if database else {}
+    return firestore.AsyncClient(project=project, credentials=anonymous, **options)
+
+
+async def _close_async_client(client: firestore.AsyncClient) -> None:
+    # AsyncClient.close() does not wait for the channel; closing it here, on the test's loop,
+    # leaves no transport behind for the next test's loop.
+    from firebase_sync.adapters import _compat
+
+    await _compat.close_channel(client)
+
+
+@_async_fixture
+async def async_firestore_client(
+    emulators: EmulatorHosts,
+) -> AsyncIterator[firestore.AsyncClient]:
+    """An ``AsyncClient`` on an emptied emulator database."""
     clear_firestore(emulators)
-    client = firestore.AsyncClient(project=emulators.project)
+    client = _anonymous_async_client(emulators.project)
     try:
         yield client
     finally:
-        client.close()  # type: ignore[no-untyped-call]
+        await _close_async_client(client)
 
 
-@pytest.fixture
-async def firestore_repository(emulators: EmulatorHosts) -> Any:
+@_async_fixture
+async def firestore_repository(
+    emulators: EmulatorHosts,
+) -> AsyncIterator[FirestoreRepositoryFactory]:
     """A factory: ``firestore_repository(Model, "collection")`` on an emptied database.
 
-    Every repository made is closed after the test, on the test's own event loop.
+    Every client it made is closed after the test, on the test's own event loop.
     """
     from firebase_sync.adapters.firestore import FirestoreRepository
 
     clear_firestore(emulators)
-    made: list[FirestoreRepository[Any]] = []
+    made: list[firestore.AsyncClient] = []
 
-    def make(model: type[Any], collection: str, **options: Any) -> FirestoreRepository[Any]:
-        from google.auth.credentials import AnonymousCredentials
-        from google.cloud import firestore
-
-        client = options.pop("client", None) or firestore.AsyncClient(
-            project=emulators.project,
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+    def make(
+        model: type[_D],
+        collection: str,
+        *,
+        client: firestore.AsyncClient | None = None,
+        database: str | None = None,
+        group: bool = False,
+        retry: RetryPolicy | None = None,
+        reconnect: RetryPolicy | None = None,
+    ) -> FirestoreRepository[_D]:
+        if client is None:
+            client = _anonymous_async_client(emulators.project, database)
+            made.append(client)
+        return FirestoreRepository(
+            model, collection, client=client, group=group, retry=retry, reconnect=reconnect
         )
-        repository = FirestoreRepository(model, collection, client=client, **options)
-        made.append(repository)
-        return repository
 
     yield make
-    for repository in made:
-        await repository.client._firestore_api.transport.grpc_channel.close()
+    for client in made:
+        await _close_async_client(client)
 
 
-@pytest.fixture
-async def realtime_repository(rtdb_app: Any) -> Any:
+@_async_fixture
+async def realtime_repository(
+    rtdb_app: firebase_admin.App,
+) -> AsyncIterator[RealtimeRepositoryFactory]:
     """A factory: ``realtime_repository(Model, "/path")`` on the emptied test namespace."""
     from firebase_sync.adapters.realtime import RealtimeRepository
 
     made: list[RealtimeRepository[Any]] = []
 
-    def make(model: type[Any], path: str, **options: Any) -> RealtimeRepository[Any]:
-        repository = RealtimeRepository(model, path, app=rtdb_app, **options)
+    def make(
+        model: type[_D],
+        path: str,
+        *,
+        retry: RetryPolicy | None = None,
+        reconnect: RetryPolicy | None = None,
+    ) -> RealtimeRepository[_D]:
+        repository = RealtimeRepository(model, path, app=rtdb_app, retry=retry, reconnect=reconnect)
         made.append(repository)
         return repository
 
@@ -221,7 +400,7 @@ async def realtime_repository(rtdb_app: Any) -> Any:
 
 
 @pytest.fixture
-def store() -> Any:
+def store() -> Store[Any]:
     """An empty ``Store`` (use ``await store.wait_for(predicate)`` to await a state)."""
     from firebase_sync.store import Store
 
@@ -242,3 +421,24 @@ async def eventually(
             if result:
                 return
             await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def rules_env(emulators: EmulatorHosts) -> Iterator[RulesTestEnvironment]:
+    """Security-rules testing on the session's emulators (``firebase_sync.rules_testing``):
+    load rules, act as users, assert outcomes. Data is cleared before the test and the rules
+    in force before it are put back after it."""
+    env = RulesTestEnvironment(
+        emulators.project,
+        emulators.firestore_host,
+        emulators.database_host,
+        emulators.database_namespace,
+    )
+    saved = env.current_rules()
+    clear_firestore(emulators)
+    clear_database(emulators)
+    try:
+        yield env
+    finally:
+        env.cleanup()
+        env.restore_rules(saved)

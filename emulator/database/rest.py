@@ -15,10 +15,10 @@ import asyncio
 import ipaddress
 import json
 import logging
+from typing import Any
 from urllib.parse import unquote
 
-from aiohttp import web
-
+from emulator.aiohttp_web import web
 from emulator.database import sse
 from emulator.database.listeners import Listener, Signal
 from emulator.database.paths import Path, check_namespace, parse_url_path
@@ -34,6 +34,13 @@ from emulator.database.values import (
     shallow,
 )
 from emulator.errors import Code, ServiceError, invalid
+from emulator.identity import (
+    NOBODY,
+    Identity,
+    InvalidToken,
+    identity_from_header,
+    identity_from_token,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +53,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 STATUS = {
     Code.INVALID_ARGUMENT: 400,
     Code.UNAUTHENTICATED: 401,
-    Code.PERMISSION_DENIED: 403,
+    Code.PERMISSION_DENIED: 401,  # what the Realtime Database answers to a rules refusal
     Code.NOT_FOUND: 404,
     Code.ALREADY_EXISTS: 409,
     Code.ABORTED: 409,
@@ -85,6 +92,37 @@ def namespace_for(params: dict[str, str], host: str | None, project: str) -> str
             if label:
                 return check_namespace(label)
     return f"{project}-default-rtdb"
+
+
+def caller(request: web.Request, params: dict[str, str]) -> Identity:
+    """Who sends ``request``: ``Authorization: Bearer``, else ``?auth=`` / ``?access_token=``;
+    an administrator's ``auth_variable_override`` names the ``auth`` to act as.
+
+    Raises UNAUTHENTICATED for a token that is neither ``owner`` nor a JWT.
+    """
+    try:
+        header = request.headers.get("Authorization")
+        if header is not None:
+            identity = identity_from_header(header)
+        else:
+            identity = identity_from_token(params.get("auth", params.get("access_token")))
+    except InvalidToken:
+        raise ServiceError(Code.UNAUTHENTICATED, "Unauthorized request.") from None
+    override = params.get("auth_variable_override")
+    if override is None or not identity.admin:
+        return identity
+    # An administrator acting as someone (firebase-admin's databaseAuthVariableOverride).
+    try:
+        auth = json.loads(override)
+    except ValueError:
+        raise invalid("auth_variable_override must be JSON") from None
+    if auth is None:
+        return NOBODY
+    if not isinstance(auth, dict):
+        raise invalid("auth_variable_override must be a JSON object or null")
+    return Identity(
+        claims=auth.get("token") if isinstance(auth.get("token"), dict) else {}, override=auth
+    )
 
 
 def json_response(
@@ -232,14 +270,27 @@ class RestApi:
         path, is_priority = parse_url_path(raw_path[: -len(".json")])
         options = Options(request, params)
         query = parse_query(params)
+        identity = caller(request, params)
         if method == "GET":
             if "text/event-stream" in request.headers.get("Accept", ""):
                 if is_priority:
                     raise invalid("Cannot stream a priority")
-                return await self._stream(request, ns, path, query)
+                return await self._stream(request, ns, path, query, identity)
+            self._check_read(ns, path, query, identity)
             return self._get(ns, path, is_priority, options, query)
         body = None if method == "DELETE" else parse_json(await request.read())
-        return self._write(method, ns, path, is_priority, body, options)
+        return self._write(method, ns, path, is_priority, body, options, identity)
+
+    def _check_read(self, ns: str, path: Path, query: Query | None, identity: Identity) -> bool:
+        """Raise PERMISSION_DENIED unless the rules let ``identity`` read ``path``."""
+        with self.state.lock:
+            tree = self.state.tree(ns)
+            allowed = self.state.security(ns).can_read(
+                identity, tree.node, path, query, self.state.now_ms()
+            )
+        if not allowed:
+            raise ServiceError(Code.PERMISSION_DENIED, "Permission denied")
+        return True
 
     def _get(
         self, ns: str, path: Path, is_priority: bool, options: Options, query: Query | None
@@ -247,11 +298,13 @@ class RestApi:
         with self.state.lock:
             tree = self.state.tree(ns)
             node = tree.node(path)
-            tag = tree.etag(path)
+            # Hashing the whole node is O(size): only when the request asks for the ETag.
+            wants_tag = options.want_etag or options.if_none_match is not None
+            tag = tree.etag(path) if wants_tag else ""
             if is_priority:
                 value: Json = tree.priority(path)
             else:
-                selected = query.select(node) if query else None
+                selected = tree.select(path, query) if query else None
                 if selected is None:
                     if options.shallow:
                         value = shallow(node)
@@ -264,7 +317,7 @@ class RestApi:
                 else:
                     value = render_selection(node, selected)
         headers = {}
-        if options.want_etag or options.if_none_match is not None:
+        if wants_tag:
             headers["ETag"] = tag
             if options.if_none_match == tag:
                 return web.Response(status=304, headers=headers)
@@ -280,10 +333,17 @@ class RestApi:
         is_priority: bool,
         body: Json,
         options: Options,
+        identity: Identity,
     ) -> web.Response:
         if_match = options.if_match
         pushed: str | None = None
         headers = {}
+        rules = self.state.security(ns)
+        tree_now = self.state.tree(ns)
+
+        def authorize(planned: list[tuple[Path, Any]]) -> None:
+            rules.check_write(identity, tree_now.node, planned, self.state.now_ms())
+
         # One lock across check, write and new ETag: atomic even against other threads
         # (export, reset). A plain RLock, because ServiceError is a frozen dataclass that
         # contextlib-based managers cannot re-raise (they assign its __traceback__).
@@ -292,18 +352,20 @@ class RestApi:
                 if is_priority:
                     raise invalid("Cannot push to a priority")
                 self.state.tree(ns).check_etag(path, if_match)
-                pushed, change = self.state.push(ns, path, body)
+                pushed, change = self.state.push(ns, path, body, authorize)
             elif method == "PATCH":
                 if is_priority:
                     raise invalid("Cannot PATCH a priority")
                 change = self.state.write(
-                    ns, path, lambda t: t.update(path, body, if_match=if_match)
+                    ns, path, lambda t: t.update(path, body, if_match=if_match, authorize=authorize)
                 )
             else:
                 value = None if method == "DELETE" else body
                 setter = Tree.set_priority if is_priority else Tree.set
                 change = self.state.write(
-                    ns, path, lambda t: setter(t, path, value, if_match=if_match)
+                    ns,
+                    path,
+                    lambda t: setter(t, path, value, if_match=if_match, authorize=authorize),
                 )
             if options.want_etag or if_match is not None:
                 headers["ETag"] = self.state.tree(ns).etag(path)
@@ -338,7 +400,12 @@ class RestApi:
     # ------------------------------------------------------------------------ streaming
 
     async def _stream(
-        self, request: web.Request, ns: str, path: Path, query: Query | None
+        self,
+        request: web.Request,
+        ns: str,
+        path: Path,
+        query: Query | None,
+        identity: Identity,
     ) -> web.StreamResponse:
         listener = Listener(path, query, asyncio.get_running_loop(), self.max_pending_events)
         response = CloseDelimitedResponse(
@@ -346,6 +413,13 @@ class RestApi:
         )
         response.force_close()
         await response.prepare(request)
+        try:
+            self._check_read(ns, path, query, identity)
+        except ServiceError:
+            # A stream the rules refuse is answered like production: one cancel event.
+            await response.write(sse.CANCEL)
+            await response.write_eof()
+            return response
         self.state.subscribe(ns, listener)
         self.streams.add(listener)
         if self.closing:

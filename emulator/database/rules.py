@@ -32,8 +32,10 @@ def parse_rules(text: str) -> Json:
     stripped = _TOKENS.sub(lambda m: m.group(0) if m.group(0).startswith('"') else " ", text)
     try:
         parsed: Json = json.loads(stripped, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise invalid(f"Error saving rules - Line {exc.lineno}: {exc.msg}.") from None
     except ValueError as exc:
-        raise invalid(f"Invalid rules: {exc}") from None
+        raise invalid(f"Error saving rules - Line 1: {exc}") from None
     except RecursionError:
         raise invalid("Invalid rules: nested too deeply") from None
     try:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiohttp import web
-
+from emulator.aiohttp_web import web
 from emulator.database.paths import check_namespace
 from emulator.database.rest import MAX_WRITE_BYTES, RestApi
 from emulator.database.state import DatabaseState
 from emulator.database.values import Json, Normaliser, parse_json
+from emulator.database.ws import WebSocketApi
 from emulator.export import fsync_directory, write_file_atomically
 
 EXPORT_DIR = "database_export"
@@ -23,7 +23,7 @@ EXPORT_VERSION = "firebase-sync-database-1"
 
 
 class DatabaseEmulator:
-    """An in-memory Realtime Database speaking REST + SSE on one port."""
+    """An in-memory Realtime Database speaking REST + SSE and the WebSocket protocol on one port."""
 
     name = "database"
 
@@ -34,6 +34,7 @@ class DatabaseEmulator:
         keepalive_interval: float = 30.0,
         rules_text: str | None = None,
         max_pending_events: int = 1000,
+        max_pending_ws_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.project = project
         self.state = DatabaseState(rules_text)
@@ -42,6 +43,12 @@ class DatabaseEmulator:
             project=project,
             keepalive_interval=keepalive_interval,
             max_pending_events=max_pending_events,
+        )
+        self.ws = WebSocketApi(
+            self.state,
+            project=project,
+            heartbeat=max(keepalive_interval, 15.0),
+            max_pending_bytes=max_pending_ws_bytes,
         )
         self._runner: web.AppRunner | None = None
 
@@ -53,11 +60,15 @@ class DatabaseEmulator:
         if self._runner is not None:
             raise RuntimeError("the database emulator is already running")
         self.api.closing = False
+        self.ws.closing = False
         app = web.Application(client_max_size=MAX_WRITE_BYTES + 64 * 1024)
         # Every method and path goes to the one handler, which answers all errors as JSON. The
         # router matches the percent-decoded path, so "." would miss a %0A: match any character.
+        # The WebSocket protocol (every SDK but the Python admin one) on the same port.
+        app.router.add_get("/.ws", self.ws.handle)
         app.router.add_route("*", r"/{tail:[\s\S]*}", self.api.handle)
         app.on_shutdown.append(self.api.close_streams)
+        app.on_shutdown.append(self.ws.close_all)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:

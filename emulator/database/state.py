@@ -3,6 +3,10 @@
 Thread-safe: every read and write holds one lock, so conditional writes are atomic with their
 check and listeners get events in write order. Listeners are notified (their events queued)
 before a write returns, hence before its HTTP response is sent.
+
+Besides the SSE ``Listener`` objects, other wire layers (the WebSocket protocol) observe writes
+through *write hooks*: ``hook(ns, tree, write)`` runs under the lock after every successful
+write, in write order, and must only queue work (never block or write).
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ from emulator.database.paths import Path
 from emulator.database.pushid import PushIdGenerator
 from emulator.database.query import render_selection
 from emulator.database.rules import DEFAULT_RULES, parse_rules
-from emulator.database.tree import Tree, Write
+from emulator.database.security import NamespaceRules
+from emulator.database.tree import Authorize, Tree, Write
 from emulator.database.values import Json, canonical
 
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+WriteHook = Callable[[str, Tree, Write], None]
 
 
 @dataclass
@@ -41,11 +49,14 @@ class DatabaseState:
         if rules_text is not None:
             parse_rules(rules_text)
         self._default_rules = rules_text if rules_text is not None else DEFAULT_RULES
+        self._default_security = NamespaceRules(self._default_rules)
+        self._security: dict[str, NamespaceRules] = {}
         self._clock_ms = clock_ms
         self._lock = threading.RLock()
         self._namespaces: dict[str, Namespace] = {}
         self._rules: dict[str, str] = {}
         self.push_id = PushIdGenerator(clock_ms)
+        self._write_hooks: list[WriteHook] = []
 
     # ------------------------------------------------------------------------ namespaces
 
@@ -105,14 +116,31 @@ class DatabaseState:
                     event = derive(listener.path, change)
                 if event is not None:
                     listener.offer(event)
+            for hook in self._write_hooks:
+                hook(ns, space.tree, change)
             return change
 
-    def push(self, ns: str, path: Path, value: Json) -> tuple[str, Write]:
+    def add_write_hook(self, hook: WriteHook) -> None:
+        """Call ``hook(ns, tree, write)`` after every write (see the module docstring)."""
+        with self._lock:
+            self._write_hooks.append(hook)
+
+    def remove_write_hook(self, hook: WriteHook) -> None:
+        """Stop calling ``hook`` (idempotent)."""
+        with self._lock:
+            if hook in self._write_hooks:
+                self._write_hooks.remove(hook)
+
+    def push(
+        self, ns: str, path: Path, value: Json, authorize: Authorize | None = None
+    ) -> tuple[str, Write]:
         """Store ``value`` under a new push ID below ``path``; return the ID and the write."""
         with self._lock:
             name = self.push_id()
             child = (*path, name)
-            return name, self.write(ns, child, lambda tree: tree.set(child, value))
+            return name, self.write(
+                ns, child, lambda tree: tree.set(child, value, authorize=authorize)
+            )
 
     def reset(self) -> None:
         """Delete all data; namespaces nobody listens to are forgotten."""
@@ -162,7 +190,7 @@ class DatabaseState:
         # window), so such listeners always get their whole new result as put "/".
         assert listener.query is not None
         node = tree.node(listener.path)
-        value = render_selection(node, listener.query.select(node))
+        value = render_selection(node, tree.select(listener.path, listener.query))
         text = canonical(value)
         if force or text != listener.last_sent:
             listener.last_sent = text
@@ -176,8 +204,20 @@ class DatabaseState:
             return self._rules.get(ns, self._default_rules)
 
     def set_rules(self, ns: str, text: str) -> None:
-        """Store rules text for ``ns``; raises ``INVALID_ARGUMENT`` if it does not parse."""
+        """Compile and install rules for ``ns``; raises ``INVALID_ARGUMENT`` (naming the line)
+        if they do not compile, and the previous rules stay in force."""
         parse_rules(text)
+        compiled = NamespaceRules(text)
         with self._lock:
             self._namespace(ns)
             self._rules[ns] = text
+            self._security[ns] = compiled
+
+    def security(self, ns: str) -> NamespaceRules:
+        """The compiled rules in force for ``ns``."""
+        with self._lock:
+            return self._security.get(ns, self._default_security)
+
+    def now_ms(self) -> int:
+        """The clock rules see as ``now``."""
+        return self._clock_ms()

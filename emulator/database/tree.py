@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from emulator.database.indexes import ChildIndexes
 from emulator.database.paths import Path, check_depth, split_relative
+from emulator.database.query import Query
 from emulator.database.values import (
     Json,
     Node,
@@ -51,12 +53,18 @@ class Write:
     patch_paths: tuple[Path, ...] = field(default=())
 
 
+#: called with every (path, new node) a write is about to store; raises to refuse the write.
+Authorize = Callable[[list[tuple[Path, "Node | None"]]], None]
+
+
 class Tree:
     """The data of one namespace. Not thread-safe: callers serialise access."""
 
     def __init__(self, clock_ms: Callable[[], int]) -> None:
         self._root: Node | None = None
         self._clock_ms = clock_ms
+        #: sorted child indexes that queries walk (``indexes.py``), kept current by ``_put``.
+        self.indexes = ChildIndexes()
 
     # ------------------------------------------------------------------------- reads
 
@@ -94,23 +102,48 @@ class Tree:
 
     # ------------------------------------------------------------------------- writes
 
-    def set(self, path: Path, value: Json, *, if_match: str | None = None) -> Write:
+    def set(
+        self,
+        path: Path,
+        value: Json,
+        *,
+        if_match: str | None = None,
+        authorize: Authorize | None = None,
+    ) -> Write:
         """Replace the node at ``path`` (``None`` deletes it; its priority goes with it)."""
         self.check_etag(path, if_match)
         normaliser = Normaliser(self._clock_ms())
         node = normaliser.normalise(value, len(path), self.node(path))
+        if authorize is not None:
+            authorize([(path, node)])
         self._put(path, node)
         return Write("put", path, render(node))
 
-    def set_priority(self, path: Path, value: Json, *, if_match: str | None = None) -> Write:
+    def set_priority(
+        self,
+        path: Path,
+        value: Json,
+        *,
+        if_match: str | None = None,
+        authorize: Authorize | None = None,
+    ) -> Write:
         """Set the priority of the node at ``path``; a missing node stays missing."""
         self.check_etag(path, if_match)
         priority = check_priority(value)
         node = with_priority(self.node(path), priority)
+        if authorize is not None:
+            authorize([(path, node)])
         self._put(path, node)
         return Write("put", path, render(node))
 
-    def update(self, path: Path, value: Json, *, if_match: str | None = None) -> Write:
+    def update(
+        self,
+        path: Path,
+        value: Json,
+        *,
+        if_match: str | None = None,
+        authorize: Authorize | None = None,
+    ) -> Write:
         """Apply a multi-path update atomically: each key of ``value`` is a relative path.
 
         Raises ``INVALID_ARGUMENT`` when ``value`` is not an object, a key is invalid, or two
@@ -140,6 +173,8 @@ class Tree:
                 node = normaliser.normalise(item, len(full), self.node(full))
                 data[name] = render(node)
             planned.append((full, node))
+        if authorize is not None:
+            authorize(planned)
         for full, node in planned:
             self._put(full, node)
         return Write("patch", path, data, tuple(rel for _, rel, _ in parsed))
@@ -147,11 +182,18 @@ class Tree:
     def replace_root(self, root: Node | None) -> None:
         """Install an already-normalised root (import, reset)."""
         self._root = root
+        self.indexes.clear()
 
     # ------------------------------------------------------------------------- internals
 
     def _put(self, path: Path, node: Node | None) -> None:
         self._root = _put(self._root, path, node)
+        self.indexes.on_write(path, self.node)
+
+    def select(self, path: Path, query: Query) -> list[tuple[str, Node]] | None:
+        """``query.select`` on the node at ``path``, walking an index when it pays."""
+        node = self.node(path)
+        return query.select(node, self.indexes.for_query(path, query, node))
 
 
 def _put(current: Node | None, path: Path, node: Node | None) -> Node | None:

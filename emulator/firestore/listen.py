@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ from .store import (
     to_timestamp,
 )
 from .values import validate_document_name
-from .wire import listen_document_change, serialized, target_ids_field
+from .wire import change_document_field, framed_document_change, serialized, target_ids_field
 
 ListenResponse: Any = _fs.ListenResponse.pb()
 DocumentDelete: Any = _write.DocumentDelete.pb()
@@ -147,13 +148,19 @@ class ListenStream:
                 raise invalid(f"query parent {parent!r} is not in this database")
             if not spec.query.HasField("structured_query"):
                 raise invalid("query target needs a structured_query")
-            return Target(tid, compile_query(parent, spec.query.structured_query), None)
+            query = compile_query(parent, spec.query.structured_query)
+            if self.engine.authorize_target is not None:
+                self.engine.authorize_target(db, query, spec.query.structured_query, None)
+            return Target(tid, query, None)
         if kind == "documents":
             for name in spec.documents.documents:
                 validate_document_name(name)
                 if not name.startswith(db.root + "/"):
                     raise invalid(f"document {name} is not in this database")
-            return Target(tid, None, frozenset(spec.documents.documents))
+            names = frozenset(spec.documents.documents)
+            if self.engine.authorize_target is not None:
+                self.engine.authorize_target(db, None, None, names)
+            return Target(tid, None, names)
         raise invalid("target needs a query or documents")
 
     # ------------------------------------------------------------ evaluation
@@ -181,6 +188,10 @@ class ListenStream:
         docs = db.scope_at(at, q.parent, q.collection_id, q.all_descendants)
         if docs is None:
             return None
+        if not q.windowed and not q.conjuncts:
+            # Membership needs no order: match in place, no sort and no index to build.
+            matches = q.matches
+            return {d.name: d for d in docs if matches(d)}
         return {d.name: d for d in q.run(docs)}
 
     def _evaluate(self, target: Target, db: Database, at: int) -> dict[str, int] | None:
@@ -258,8 +269,11 @@ class ListenStream:
     # ------------------------------------------------------------ messages
 
     def _doc_change(self, target: Target, doc: Any) -> None:
-        shown = target.query.project(doc) if target.query else doc
-        self.queue.put_nowait(listen_document_change(serialized(shown), target.ids_field))
+        if target.query is not None and target.query.projection is not None:
+            field = change_document_field(serialized(target.query.project(doc)))
+        else:
+            field = self.engine.document_field(self.db_key, doc)  # type: ignore[arg-type]
+        self.queue.put_nowait(framed_document_change(field, target.ids_field))
 
     def _doc_gone(self, tid: int, name: str, exists: bool) -> None:
         msg = ListenResponse()
@@ -306,7 +320,23 @@ class ListenEngine:
         self.store = store
         self._streams: dict[DbKey, set[ListenStream]] = {}
         self._all: set[ListenStream] = set()
+        #: rules check for a new target (``FirestoreServicer`` installs it); raises ServiceError.
+        self.authorize_target: Callable[[Database, Query | None, Any, frozenset[str] | None],
+                                        None] | None = None
+        #: serialized documents (framed as ``DocumentChange.document``) by database and name,
+        #: with the stored version they were made from: every target and stream reuses them.
+        self._serialized: dict[DbKey, dict[str, tuple[Any, bytes]]] = {}
         store.observers.append(self._on_commit)
+
+    def document_field(self, key: DbKey, doc: Any) -> bytes:
+        """``doc`` serialized for a DocumentChange, cached while it is the stored version."""
+        cache = self._serialized.setdefault(key, {})
+        hit = cache.get(doc.name)
+        if hit is not None and hit[0] is doc:
+            return hit[1]
+        field = change_document_field(serialized(doc))
+        cache[doc.name] = (doc, field)
+        return field
 
     def open(self) -> ListenStream:
         stream = ListenStream(self)
@@ -334,6 +364,12 @@ class ListenEngine:
         return len(self._all)
 
     def _on_commit(self, key: DbKey, changes: list[Change], at: int) -> None:
+        cache = self._serialized.get(key)
+        if cache:
+            if at < 0:
+                cache.clear()
+            for name, _before, _after in changes:
+                cache.pop(name, None)
         streams = self._streams.get(key)
         if not streams:
             return

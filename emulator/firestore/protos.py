@@ -6,7 +6,8 @@ only needs the message modules, so when no client has been imported yet they are
 a bare stand-in for the package, which is then removed again: a later
 ``import google.cloud.firestore_v1`` runs the real ``__init__`` as usual and finds these very
 modules in ``sys.modules`` (one copy of every message class and descriptor, shared with the
-client). When the client is already loaded, this is a plain import.
+client). When the client is already loaded, this is a plain import. A process that never
+loads the client can take the classes from a descriptor cache instead (``protocache``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import importlib
 import importlib.util
 import sys
 from types import ModuleType
+from typing import Any
+
+from emulator import protocache
 
 _PACKAGE = "google.cloud.firestore_v1"
 
@@ -38,11 +42,23 @@ def _import_types() -> ModuleType:
             delattr(parent, child)
 
 
-_types = _import_types()
-common = _types.common
-document = _types.document
-firestore = _types.firestore
-query = _types.query
-write = _types.write
+def _load() -> dict[str, Any]:
+    if _PACKAGE not in sys.modules:
+        cached = protocache.load()
+        if cached is not None:
+            return cached
+    types = _import_types()
+    modules = {name: getattr(types, name) for name in protocache.MODULES}
+    if protocache.directory is not None:
+        protocache.store(modules)
+    return modules
+
+
+_modules = _load()
+common: Any = _modules["common"]
+document: Any = _modules["document"]
+firestore: Any = _modules["firestore"]
+query: Any = _modules["query"]
+write: Any = _modules["write"]
 
 __all__ = ["common", "document", "firestore", "query", "write"]

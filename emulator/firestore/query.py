@@ -78,6 +78,9 @@ class Query:
     offset: int
     limit: int | None
     projection: list[FieldPath] | None
+    #: the filter as (path, operator, operand) terms all of which must hold, for the index
+    #: planner (``indexes.py``); None when it is not such a conjunction (an OR).
+    conjuncts: list[tuple[FieldPath, int, Any]] | None = None
 
     @functools.cached_property
     def collection_path(self) -> str:
@@ -126,7 +129,17 @@ class Query:
 
     def run(self, docs: Iterable[Any]) -> list[Any]:
         """Filter, sort, apply cursors, offset and limit (not the projection)."""
-        hits = [d for d in docs if self.matches(d)]
+        run_indexed = getattr(docs, "run_indexed", None)  # an IndexedScope (indexes.py)
+        if run_indexed is not None:
+            planned: list[Any] | None = run_indexed(self)
+            if planned is not None:
+                return planned
+        hits = self.sort([d for d in docs if self.matches(d)])
+        end = None if self.limit is None else self.offset + self.limit
+        return hits[self.offset:end]
+
+    def sort(self, hits: list[Any]) -> list[Any]:
+        """Sort matching documents in query order, in place; returns ``hits``."""
         # One stable key sort per order, last order first: the C sort with precomputed keys
         # is far cheaper than a Python comparator on large results.
         for path, direction in reversed(self.orders):
@@ -134,8 +147,7 @@ class Query:
                 hits.sort(key=lambda d: name_key(d.name), reverse=direction == DESC)
             else:
                 hits.sort(key=_field_key(path), reverse=direction == DESC)
-        end = None if self.limit is None else self.offset + self.limit
-        return hits[self.offset:end]
+        return hits
 
     def project(self, doc: Any) -> Any:
         if self.projection is None:
@@ -219,6 +231,7 @@ def compile_query(parent: str, sq: Any) -> Query:
         offset=sq.offset,
         limit=limit,
         projection=projection,
+        conjuncts=_conjuncts(sq.where, parent) if sq.HasField("where") else [],
     )
 
 
@@ -251,6 +264,30 @@ def _name_value(v: Any, parent: str) -> Any:
     if not rel or len(rel) % 2 or not all(rel):
         raise invalid(f"__name__ value {ref!r} is not a document in database {root!r}")
     return out
+
+
+def _conjuncts(f: Any, parent: str) -> list[tuple[FieldPath, int, Any]] | None:
+    """A validated filter as AND-ed field-filter terms (``__name__`` operands made full
+    references); unary filters are left to the predicate. None if the filter has an OR."""
+    k = f.WhichOneof("filter_type")
+    if k == "composite_filter":
+        if f.composite_filter.op != 1 and len(f.composite_filter.filters) > 1:
+            return None
+        out: list[tuple[FieldPath, int, Any]] = []
+        for sub in f.composite_filter.filters:
+            terms = _conjuncts(sub, parent)
+            if terms is None:
+                return None
+            out.extend(terms)
+        return out
+    if k != "field_filter":
+        return []
+    ff = f.field_filter
+    path = parse_field_path(ff.field.field_path)
+    target = ff.value
+    if path == NAME and ff.op in (LT, LTE, GT, GTE, EQ):
+        target = _name_value(target, parent)
+    return [(path, ff.op, target)]
 
 
 def _filter_kinds(f: Any, into: set[int | str]) -> set[int | str]:

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import TypeVar
 
 import grpc
-from aiohttp import web
+
+from emulator.aiohttp_web import web
 
 from .export import export_store, import_store
 from .frontdoor import FrontDoor
 from .listen import ListenEngine
 from .rest import build_app
+from .rest_v1 import RestApi
+from .security.guard import Guard
 from .servicer import FirestoreServicer
 from .store import Store
 from .transactions import Transactions
@@ -31,12 +34,16 @@ class FirestoreEmulator:
 
     name = "firestore"
 
-    def __init__(self, *, project: str = "demo-firebase-sync") -> None:
+    def __init__(self, *, project: str = "demo-firebase-sync", rules_text: str | None = None
+                 ) -> None:
+        """``rules_text``: Firestore rules for every project (open access when ``None``);
+        raises ``ServiceError(INVALID_ARGUMENT)`` when it does not compile."""
         self.project = project
         self.store = Store()
         self.engine = ListenEngine(self.store)
         self.txns = Transactions()
-        self.servicer = FirestoreServicer(self.store, self.engine, self.txns)
+        self.guard = Guard(rules_text)
+        self.servicer = FirestoreServicer(self.store, self.engine, self.txns, self.guard)
         self._grpc: grpc.aio.Server | None = None
         self._http: web.AppRunner | None = None
         self._door: FrontDoor | None = None
@@ -64,8 +71,9 @@ class FirestoreEmulator:
         else:
             grpc_target = self._grpc.add_insecure_port("127.0.0.1:0")
         await self._grpc.start()
-        self._http = web.AppRunner(build_app(self.store, self.engine, self.reset),
-                                   access_log=None)
+        app = build_app(self.store, self.engine, self.reset, self.guard)
+        RestApi(self.servicer).install(app)
+        self._http = web.AppRunner(app, access_log=None)
         await self._http.setup()
         site = web.TCPSite(self._http, "127.0.0.1", 0)
         await site.start()
@@ -110,7 +118,7 @@ class FirestoreEmulator:
         return export_store(self.store, directory)
 
     def import_data(self, directory: Path, metadata: dict[str, object]) -> None:
-        self._on_loop(lambda: import_store(self.store, directory, metadata))
+        self._on_loop(lambda: import_store(self.store, directory, metadata, self.project))
 
     def _on_loop(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the serving loop: listeners' queues are not thread-safe."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import secrets
+import string
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ from google.rpc import status_pb2
 from emulator.errors import Code, ServiceError, invalid
 from emulator.firestore.protos import firestore as _fs
 from emulator.firestore.protos import write as _write
+from emulator.identity import Identity, InvalidToken, identity_from_header
 
 from .listen import End, ListenEngine
 from .query import (
@@ -31,6 +33,7 @@ from .query import (
     check_aggregation_orders,
     compile_query,
 )
+from .security.guard import CALLER, Guard
 from .store import Database, DbKey, Store, parse_database, to_timestamp
 from .transactions import Transaction, Transactions
 from .values import (
@@ -43,9 +46,11 @@ from .values import (
     validate_id,
 )
 from .wire import run_query_response, serialized
+from .write_stream import WriteStreams
 from .writes import WriteOutcome, apply_write
 
 SERVICE = "google.firestore.v1.Firestore"
+_AUTO_ID = string.ascii_letters + string.digits  # what the SDKs draw auto-IDs from
 log = logging.getLogger(__name__)
 
 Unary = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
@@ -66,6 +71,18 @@ async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
         await context.abort(grpc.StatusCode[exc.code.value], exc.message)
     log.exception("firestore emulator: unexpected error", exc_info=exc)
     await context.abort(grpc.StatusCode.INTERNAL, f"emulator error: {exc!r}")
+
+
+def _caller(context: grpc.aio.ServicerContext) -> Identity:
+    """The identity in the call's ``authorization`` metadata (none: unauthenticated)."""
+    header = None
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            header = value if isinstance(value, str) else value.decode("latin-1")
+    try:
+        return identity_from_header(header)
+    except InvalidToken:
+        raise invalid("invalid jwt") from None
 
 
 def _us(ts: Any) -> int:
@@ -94,10 +111,15 @@ def _masked(doc: Any, mask: Any | None) -> Any:
 class FirestoreServicer:
     """RPC implementations over a ``Store``, a ``ListenEngine`` and ``Transactions``."""
 
-    def __init__(self, store: Store, engine: ListenEngine, txns: Transactions) -> None:
+    def __init__(self, store: Store, engine: ListenEngine, txns: Transactions,
+                 guard: Guard | None = None) -> None:
         self.store = store
         self.engine = engine
         self.txns = txns
+        self.guard = guard if guard is not None else Guard()
+        engine.authorize_target = self._authorize_target
+        self.write_streams = WriteStreams(self.commit, _parse,
+                                          lambda context: CALLER.set(_caller(context)))
 
     # ------------------------------------------------------------ plumbing
 
@@ -122,6 +144,7 @@ class FirestoreServicer:
                 self._unary(_fs.ListCollectionIdsRequest, self.list_collection_ids)),
             "BatchWrite": u(self._unary(_fs.BatchWriteRequest, self.batch_write)),
             "Listen": grpc.stream_stream_rpc_method_handler(self.listen),
+            "Write": grpc.stream_stream_rpc_method_handler(self.write_streams.serve),
         }
         return grpc.method_handlers_generic_handler(SERVICE, table)
 
@@ -131,6 +154,7 @@ class FirestoreServicer:
 
         async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
             try:
+                CALLER.set(_caller(context))
                 result = fn(_parse(pb, raw))
                 if asyncio.iscoroutine(result):
                     result = await result
@@ -148,6 +172,7 @@ class FirestoreServicer:
 
         async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[bytes]:
             try:
+                CALLER.set(_caller(context))
                 async for msg in fn(_parse(pb, raw)):
                     yield msg if isinstance(msg, bytes) else msg.SerializeToString()
             except Exception as exc:
@@ -181,6 +206,15 @@ class FirestoreServicer:
             retry = options.read_write.retry_transaction
         return self.txns.begin(key, read_only, retry)
 
+    def _authorize_target(self, db: Database, query: Query | None, sq: Any | None,
+                          names: frozenset[str] | None) -> None:
+        """Rules for a Listen target: ``get`` of each document, or ``list`` for a query."""
+        if query is not None:
+            self.guard.check_list(db, query.parent, query.collection_id, query.all_descendants,
+                                  sq)
+        for name in sorted(names or ()):
+            self.guard.check_get(db, name, db.get(name))
+
     # ------------------------------------------------------------ reads
 
     async def batch_get(self, req: Any) -> AsyncIterator[Any]:
@@ -193,6 +227,8 @@ class FirestoreServicer:
             validate_document_name(name)
             if not name.startswith(db.root + "/"):
                 raise invalid(f"document {name} is not in database {db.root}")
+        for name in names:
+            self.guard.check_get(db, name, db.get_at(name, at))
         if txn is not None:
             await self.txns.before_read(txn, names)
         read_time = self.store.clock.last
@@ -220,6 +256,7 @@ class FirestoreServicer:
         key, db = self._db(req.name)
         txn, _ = self._txn_for(req, key)
         doc = db.get_at(req.name, self._read_time(req))
+        self.guard.check_get(db, req.name, doc)
         if txn is not None:
             self.txns.record_doc(txn, req.name, _version(doc))
         if doc is None:
@@ -232,7 +269,9 @@ class FirestoreServicer:
             if not parent.startswith(db.root + "/"):
                 raise invalid(f"invalid parent {parent!r}")
             validate_document_name(parent, what="query parent")
-        return key, db, compile_query(parent, sq)
+        q = compile_query(parent, sq)
+        self.guard.check_list(db, parent, q.collection_id, q.all_descendants, sq)
+        return key, db, q
 
     def _results(self, db: Database, q: Query, at: int | None,
                  run: Callable[[Iterable[Any]], list[Any]] | None = None) -> list[Any]:
@@ -308,6 +347,7 @@ class FirestoreServicer:
         if not req.collection_id:
             raise invalid("ListDocuments needs a collection_id")
         coll = f"{req.parent}/{req.collection_id}"
+        self.guard.check_list(db, req.parent, req.collection_id, False, None)
         at = self._read_time(req)
         mask = req.mask if req.HasField("mask") else None
         if req.show_missing:
@@ -365,6 +405,8 @@ class FirestoreServicer:
         at = self.store.clock.tick()
         staged: dict[str, Any | None] = {}
         outcomes = [apply_write(db, staged, w, at) for w in writes]
+        self.guard.check_writes(db, db.root, [(o.name, o.doc) for o in outcomes if not o.verify],
+                                staged, at)
         self.store.commit(key, staged, at)
         return at, outcomes
 
@@ -416,7 +458,7 @@ class FirestoreServicer:
 
     def create_document(self, req: Any) -> Any:
         key, db = self._db(req.parent)
-        doc_id = req.document_id or os.urandom(15).hex()[:20]
+        doc_id = req.document_id or "".join(secrets.choice(_AUTO_ID) for _ in range(20))
         validate_id(doc_id)
         name = f"{req.parent}/{req.collection_id}/{doc_id}"
         w = _write.Write.pb()()
@@ -452,6 +494,10 @@ class FirestoreServicer:
 
     async def listen(self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
                      ) -> AsyncIterator[bytes]:
+        try:
+            CALLER.set(_caller(context))
+        except ServiceError as exc:
+            await _abort(context, exc)
         stream = self.engine.open()
         pb = _fs.ListenRequest.pb()
 

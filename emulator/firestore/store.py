@@ -17,6 +17,7 @@ from typing import Any
 
 from emulator.errors import invalid
 
+from .indexes import IndexedScope, Indexes
 from .values import Document, validate_document_name
 
 DbKey = tuple[str, str]
@@ -81,6 +82,7 @@ class Database:
     log: deque[tuple[int, str, Any | None]] = field(default_factory=deque)
     #: changes after this time are all in ``log``.
     log_floor: int = 0
+    indexes: Indexes = field(default_factory=Indexes)
 
     @property
     def root(self) -> str:
@@ -103,6 +105,7 @@ class Database:
         else:
             self.docs[name] = doc
             self.collections.setdefault(coll, {})[doc_id] = doc
+        self.indexes.on_put(name, before, doc)
         self.log.append((at, name, before))
         while len(self.log) > HISTORY_LIMIT:
             self.log_floor = self.log.popleft()[0]
@@ -137,12 +140,12 @@ class Database:
     ) -> Iterable[Any] | None:
         """Like ``scope`` but as of time ``at`` (None = now); None if history is gone."""
         if at is None:
-            return self.scope(parent, collection_id, all_descendants)
+            return IndexedScope(self, parent, collection_id, all_descendants)
         overlay = self.overlay_at(at)
         if overlay is None:
             return None
         if not overlay:
-            return self.scope(parent, collection_id, all_descendants)
+            return IndexedScope(self, parent, collection_id, all_descendants)
         out = [d for d in self.scope(parent, collection_id, all_descendants)
                if d.name not in overlay]
         prefix = parent + "/"
@@ -224,8 +227,6 @@ class Store:
         self.lock = threading.RLock()
         self._dbs: dict[DbKey, Database] = {}
         self.observers: list[CommitObserver] = []
-        #: the last security rules PUT per project, stored verbatim.
-        self.rules: dict[str, object] = {}
 
     def database(self, key: DbKey) -> Database:
         db = self._dbs.get(key)

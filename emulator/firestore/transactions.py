@@ -60,15 +60,19 @@ class Transactions:
         self._expire()
         tid = os.urandom(16)
         age = self._ages.get(retry_of) if retry_of else None
+        wanted: set[str] = set()
         if age is None:
             age = next(self._counter)
         else:
             for held in [t for t in self._live.values() if t.age == age and t.aborted_at]:
+                # The retry inherits what its aborted attempt wanted: younger transactions
+                # keep waiting for it from now on, not only once it reads again.
+                wanted |= held.wanted
                 self.end(held.id)
         self._ages[tid] = age
         if len(self._ages) > 100_000:
             self._ages = {k: v for k, v in self._ages.items() if k in self._live}
-        self._live[tid] = Transaction(tid, db, read_only, age)
+        self._live[tid] = Transaction(tid, db, read_only, age, wanted=wanted)
         return tid
 
     def get(self, tid: bytes, db: DbKey) -> Transaction:

@@ -6,6 +6,7 @@ Firestore's data model, so state keeps them rather than converting to a parallel
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, MutableMapping, Sequence
@@ -45,6 +46,7 @@ _RANK = {
 }
 _VECTOR_RANK = 9
 _STORABLE = frozenset(_RANK)
+_ONES = itertools.repeat(1)
 _LEGACY_ID = re.compile(r"__id(-?\d+)__")
 _SIMPLE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 _RESERVED = re.compile(r"__.*__", re.DOTALL)
@@ -163,6 +165,8 @@ def compare(a: Any, b: Any) -> int:
 
 def name_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """A sort key that orders resource names as ``compare_names`` does."""
+    if "__id" not in name:  # no legacy numeric ID: every segment is (1, segment), built in C
+        return tuple(zip(_ONES, name.split("/"), strict=False))
     return tuple(_segment_key(s) for s in name.split("/"))
 
 
@@ -173,6 +177,14 @@ def _number_key(x: int | float) -> tuple[int, int | float]:
 
 def sort_key(v: Any) -> tuple[Any, ...]:
     """A sort key that orders values as ``compare`` does (C-speed ``list.sort``)."""
+    k = v.WhichOneof("value_type")
+    if k == "integer_value":  # the common scalars first, without the general dispatch
+        return (2, (1, v.integer_value))
+    if k == "string_value":
+        return (4, v.string_value)
+    if k == "double_value":
+        x = v.double_value
+        return (2, (0, 0) if x != x else (1, x))
     rank = type_rank(v)
     k = kind(v)
     if rank == 0:
@@ -467,10 +479,59 @@ def validate_fields(fields: Fields, depth: int = 1, database: str | None = None)
         validate_value(v, depth, database)
 
 
+def _checked_size(v: Any, depth: int, database: str | None) -> int:
+    """``validate_value`` and ``value_size`` in one walk (the write path's hot loop)."""
+    k = v.WhichOneof("value_type")
+    if k in ("integer_value", "double_value"):
+        return 8
+    if k == "string_value":
+        return len(v.string_value.encode()) + 1
+    if k in ("null_value", "boolean_value"):
+        return 1
+    if k == "map_value":
+        if depth > MAX_DEPTH:
+            raise invalid(f"value exceeds the maximum nesting depth of {MAX_DEPTH}")
+        return _checked_fields_size(v.map_value.fields, depth + 1, database)
+    if k == "array_value":
+        if depth > MAX_DEPTH:
+            raise invalid(f"value exceeds the maximum nesting depth of {MAX_DEPTH}")
+        total = 0
+        values = v.array_value.values
+        if values and depth + 1 > MAX_DEPTH:
+            raise invalid(f"value exceeds the maximum nesting depth of {MAX_DEPTH}")
+        for x in values:
+            if x.WhichOneof("value_type") == "array_value":
+                raise invalid("cannot nest an array directly inside an array")
+            total += _checked_size(x, depth + 1, database)
+        return total
+    validate_value(v, depth, database)
+    return value_size(v)
+
+
+def _checked_fields_size(fields: Fields, depth: int, database: str | None) -> int:
+    """``validate_fields`` and ``_fields_size`` in one walk."""
+    exempt = _exempt_keys(fields) if depth > 1 else frozenset()
+    total = 0
+    for key, v in fields.items():
+        encoded = len(key.encode())
+        if not encoded:
+            raise invalid("field names must not be empty")
+        if encoded > MAX_FIELD_PATH_BYTES:
+            raise invalid(
+                f"field name exceeds the maximum size of {MAX_FIELD_PATH_BYTES} bytes"
+            )
+        if key[0] == "_" and is_reserved(key) and key not in exempt:
+            raise invalid(f"field name {key!r} is reserved: names matching __.*__ are "
+                          "reserved")
+        if depth > MAX_DEPTH:
+            raise invalid(f"value exceeds the maximum nesting depth of {MAX_DEPTH}")
+        total += encoded + 1 + _checked_size(v, depth, database)
+    return total
+
+
 def validate_document(name: str, fields: Fields) -> None:
     """Apply the size and shape limits to a complete document about to be stored."""
-    validate_fields(fields, database=database_of(name))
-    size = _name_size(name) + _fields_size(fields) + 32
+    size = _name_size(name) + _checked_fields_size(fields, 1, database_of(name)) + 32
     if size > MAX_DOCUMENT_BYTES:
         raise invalid(
             f"document {name} is {size} bytes, over the maximum document size of "

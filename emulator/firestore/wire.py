@@ -22,6 +22,8 @@ _QUERY_READ_TIME = 3
 
 def varint(n: int) -> bytes:
     """Protobuf base-128 varint of a non-negative int (negative int32s use 10 bytes)."""
+    if 0 <= n < 0x4000:  # tags and most lengths: one or two bytes, no loop
+        return bytes((n,)) if n < 0x80 else bytes(((n & 0x7F) | 0x80, n >> 7))
     if n < 0:
         n += 1 << 64
     out = bytearray()
@@ -47,8 +49,17 @@ def listen_document_change(document: bytes, target_ids: bytes) -> bytes:
 
     ``document`` is a serialized Document; ``target_ids`` comes from ``target_ids_field``.
     """
-    return delimited(_LISTEN_DOCUMENT_CHANGE,
-                     delimited(_CHANGE_DOCUMENT, document) + target_ids)
+    return framed_document_change(delimited(_CHANGE_DOCUMENT, document), target_ids)
+
+
+def change_document_field(document: bytes) -> bytes:
+    """``DocumentChange.document`` framed, to cache and reuse for every target."""
+    return delimited(_CHANGE_DOCUMENT, document)
+
+
+def framed_document_change(document_field: bytes, target_ids: bytes) -> bytes:
+    """``listen_document_change`` from a ``change_document_field`` result."""
+    return delimited(_LISTEN_DOCUMENT_CHANGE, document_field + target_ids)
 
 
 def run_query_response(document: bytes, read_time: bytes, transaction: bytes = b"") -> bytes:

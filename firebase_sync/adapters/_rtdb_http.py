@@ -6,11 +6,19 @@ Resolved from a firebase-admin app the way the Admin SDK does it: a non-https
 to production otherwise. Emulators get ``Authorization: Bearer owner``; production gets an
 OAuth2 token from the app's credential, refreshed before it expires. Plain HTTP is refused
 for anything but an emulator, and tokens are never logged or put in error messages.
+
+Every request runs under the endpoint's :class:`~firebase_sync.retry.Deadlines` (connect,
+read silence, whole request); :func:`translate` is the one translator of this wire: a
+connection reset or a truncated reply is a retryable
+:class:`~firebase_sync.errors.ConnectionLost`, a refused connection a
+:class:`~firebase_sync.errors.ConnectError`, silence a
+:class:`~firebase_sync.errors.TransportTimeout`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import time
@@ -20,15 +28,25 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from ..errors import FirebaseSyncError, InvalidArgument, http_error, map_exception
+from ..errors import (
+    ConnectError,
+    ConnectionLost,
+    FirebaseSyncError,
+    InvalidArgument,
+    TransportTimeout,
+    http_error,
+    map_exception,
+)
+from ..retry import DEADLINES, Deadlines, attempt_once
 
 if TYPE_CHECKING:
     import firebase_admin
 
-__all__ = ["Response", "RtdbEndpoint"]
+__all__ = ["Response", "RtdbEndpoint", "translate"]
 
 EMULATOR_VARIABLE = "FIREBASE_DATABASE_EMULATOR_HOST"
 _REFRESH_MARGIN = 300.0  # seconds before expiry at which a token is renewed
+_STREAM_BODY_OVER = 1 << 20  # bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +70,7 @@ class RtdbEndpoint:
         emulator: bool,
         credential: Any = None,
         auth_override: str | None = None,
+        deadlines: Deadlines = DEADLINES,
     ) -> None:
         scheme = urllib.parse.urlsplit(base_url).scheme
         if scheme != "https" and not emulator:
@@ -61,11 +80,14 @@ class RtdbEndpoint:
         self.emulator = emulator
         self._credential = credential
         self._auth_override = auth_override
+        self.deadlines = deadlines
         self._session: aiohttp.ClientSession | None = None
         self._refresh_lock = asyncio.Lock()
 
     @classmethod
-    def from_app(cls, app: firebase_admin.App | None = None) -> RtdbEndpoint:
+    def from_app(
+        cls, app: firebase_admin.App | None = None, *, deadlines: Deadlines = DEADLINES
+    ) -> RtdbEndpoint:
         """The endpoint a firebase-admin app's options and credential describe."""
         import firebase_admin
 
@@ -83,13 +105,21 @@ class RtdbEndpoint:
             if not namespace:
                 raise InvalidArgument(f"emulator databaseURL needs ?ns=: {url}")
             base = f"{parts.scheme}://{parts.netloc}"
-            return cls(base, namespace, emulator=True, auth_override=auth_override)
+            return cls(
+                base, namespace, emulator=True, auth_override=auth_override, deadlines=deadlines
+            )
         host = os.environ.get(EMULATOR_VARIABLE)
         namespace = parts.hostname.split(".")[0] if parts.hostname else None
         if host:
             if "//" in host:
                 raise InvalidArgument(f"{EMULATOR_VARIABLE} must be host:port, got {host!r}")
-            return cls(f"http://{host}", namespace, emulator=True, auth_override=auth_override)
+            return cls(
+                f"http://{host}",
+                namespace,
+                emulator=True,
+                auth_override=auth_override,
+                deadlines=deadlines,
+            )
         credential = app.credential.get_credential()
         return cls(
             f"https://{parts.netloc}",
@@ -97,6 +127,7 @@ class RtdbEndpoint:
             emulator=False,
             credential=credential,
             auth_override=auth_override,
+            deadlines=deadlines,
         )
 
     def url(self, path: str) -> str:
@@ -114,8 +145,13 @@ class RtdbEndpoint:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            deadlines = self.deadlines
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=None, connect=30, sock_read=None),
+                timeout=aiohttp.ClientTimeout(
+                    total=deadlines.request,
+                    connect=deadlines.connect,
+                    sock_read=deadlines.read,
+                ),
             )
         return self._session
 
@@ -145,23 +181,37 @@ class RtdbEndpoint:
         body: Any = None,
         headers: dict[str, str] | None = None,
         ok: tuple[int, ...] = (),
+        timeout: float | None = None,  # noqa: ASYNC109 -- a deadline, not a wait
     ) -> Response:
-        """One REST call; statuses >= 400 not in ``ok`` raise the mapped service error."""
+        """One REST call within ``timeout`` (default ``deadlines.request``); statuses >= 400
+        not in ``ok`` raise the mapped service error, transport failures typed ones."""
         send_headers = {"Authorization": await self.authorization(), **(headers or {})}
         data = None
         if body is not None or method in ("PUT", "POST", "PATCH"):
             data = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
             send_headers["Content-Type"] = "application/json"
-        try:
+
+        async def send() -> Response:
+            # aiohttp streams a big body from a file-like object rather than in one write.
+            body_data: bytes | io.BytesIO | None = data
+            if data is not None and len(data) > _STREAM_BODY_OVER:
+                body_data = io.BytesIO(data)
             async with self.session.request(
-                method, self.url(path), params=self.params(params), data=data, headers=send_headers
+                method,
+                self.url(path),
+                params=self.params(params),
+                data=body_data,
+                headers=send_headers,
             ) as reply:
                 payload = await reply.read()
-                response = Response(reply.status, dict(reply.headers), payload)
-        except FirebaseSyncError:
-            raise
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise map_exception(exc, path=path) from exc
+                return Response(reply.status, dict(reply.headers), payload)
+
+        response = await attempt_once(
+            send,
+            path=path,
+            timeout=self.deadlines.request if timeout is None else timeout,
+            translate=translate,
+        )
         if response.status >= 400 and response.status not in ok:
             raise http_error(response.status, _error_message(response), path=path)
         return response
@@ -170,6 +220,25 @@ class RtdbEndpoint:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def translate(exc: BaseException, *, path: str | None = None) -> FirebaseSyncError:
+    """Our error for an exception met on the RTDB REST wire (unknown ones: InternalError)."""
+    if isinstance(exc, FirebaseSyncError):
+        return map_exception(exc, path=path)
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return http_error(exc.status, exc.message, path=path)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # no connection in time: never sent
+        return ConnectError(message or "connect timed out", path=path)
+    if isinstance(exc, TimeoutError):  # aiohttp's read timeouts included
+        return TransportTimeout(message, path=path)
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        return ConnectError(message, path=path)
+    # A reset, a server gone mid-reply, a truncated body (ClientPayloadError): all transient.
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return ConnectionLost(message, path=path)
+    return map_exception(exc, path=path)
 
 
 def _error_message(response: Response) -> str:

@@ -2,13 +2,17 @@
 
 Built on ``google.cloud.firestore.AsyncClient`` (passed in, made from a firebase-admin app, or
 made from the environment: ``FIRESTORE_EMULATOR_HOST`` selects the emulator). Every call goes
-through the repository's :class:`~firebase_sync.retry.RetryPolicy`; ``create`` and batches
-holding a create are not idempotent and are re-sent only when the request never left.
-Foreign exceptions come out as :mod:`firebase_sync.errors`.
+through the repository's :class:`~firebase_sync.retry.RetryPolicy` (the client library's own
+retry is switched off, so there is one) and each attempt runs under ``deadlines.request``;
+batches holding a create are not idempotent and are re-sent only when the request never left;
+``create`` alone is conditional on the server and reads a lost reply back. Foreign
+exceptions come out as :mod:`firebase_sync.errors`, translated by
+:mod:`firebase_sync.adapters._firestore_errors`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import string
@@ -16,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from google.api_core import exceptions as gexc
+from google.cloud.firestore_v1 import Increment as ClientIncrement
 from google.cloud.firestore_v1 import async_transaction
 from google.cloud.firestore_v1.async_client import AsyncClient
 from google.cloud.firestore_v1.async_document import AsyncDocumentReference
@@ -23,12 +28,14 @@ from google.cloud.firestore_v1.async_transaction import AsyncTransaction
 from google.cloud.firestore_v1.base_document import DocumentSnapshot
 
 from .._wire.documents import dump_document, load_document, to_plain
+from .._wire.firestore_values import from_client, is_transform, to_client
 from ..change import Source
-from ..errors import Aborted, InvalidArgument, map_exception
-from ..models import Document
+from ..errors import Aborted, AlreadyExists, InvalidArgument, TransportTimeout
+from ..models import Document, Increment
 from ..query import Filter, Op
-from ..retry import LISTENER_RECONNECT, RetryPolicy
-from ._firestore_natives import from_native, is_transform, to_native
+from ..retry import DEADLINES, LISTENER_RECONNECT, Deadlines, RetryPolicy
+from . import _compat
+from ._firestore_errors import translate
 from .firestore_query import FirestoreQuery, QuerySpec
 
 if TYPE_CHECKING:
@@ -59,7 +66,8 @@ def auto_id() -> str:
 class FirestoreRepository(Generic[T]):
     """Documents of one collection (or, with ``group=True``, one collection group) as ``T``.
 
-    ``retry`` governs calls; ``reconnect`` how long listeners keep trying to reconnect.
+    ``retry`` governs calls; ``reconnect`` how listeners reconnect; ``deadlines`` how long
+    each network step may take (:class:`~firebase_sync.retry.Deadlines`).
 
     Keys are document ids; in a collection group they are paths relative to the database
     root (``"shops/s1/products/p1"``), since ids alone may repeat.
@@ -76,6 +84,7 @@ class FirestoreRepository(Generic[T]):
         group: bool = False,
         retry: RetryPolicy | None = None,
         reconnect: RetryPolicy | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self._owns_client = client is None
         if client is None:
@@ -86,6 +95,9 @@ class FirestoreRepository(Generic[T]):
         self.client = client
         self.retry = retry or RetryPolicy()
         self.reconnect = reconnect or LISTENER_RECONNECT
+        self.deadlines = deadlines or DEADLINES
+        # grpc's own reconnect backoff (up to 120 s) would outlast ours after an outage.
+        _compat.open_channel(client, self.reconnect.maximum, self.deadlines.connect)
         kind = "group:" if group else ""
         self.source = Source("firestore", f"{kind}{self.collection}")
 
@@ -99,15 +111,39 @@ class FirestoreRepository(Generic[T]):
         """Close the client's channel if the repository made the client (idempotent)."""
         if self._owns_client:
             self._owns_client = False
-            await self.client._firestore_api.transport.grpc_channel.close()
+            await _compat.close_channel(self.client)
+
+    async def call(
+        self, fn: Callable[[], Awaitable[R]], *, idempotent: bool, path: str | None = None
+    ) -> R:
+        """``fn()`` under the retry policy, each attempt within ``deadlines.request``."""
+        return await self.retry.run(
+            fn,
+            idempotent=idempotent,
+            path=path,
+            timeout=self.deadlines.request,
+            translate=translate,
+        )
+
+    @property
+    def _rpc(self) -> dict[str, Any]:
+        """Keyword arguments for client calls: no client-side retry, our deadline."""
+        return {"retry": None, "timeout": self.deadlines.request}
 
     # -- keys and codecs ----------------------------------------------------------------------
 
     @property
     def database_name(self) -> str:
         """``projects/P/databases/D``."""
-        name: str = self.client._database_string
-        return name
+        return _compat.database_name(self.client)
+
+    @property
+    def query_parent(self) -> str:
+        """The resource name the repository's queries run under: the database's documents
+        root, or the document holding the collection."""
+        root = f"{self.database_name}/documents"
+        parent = "" if self.group else self.collection.rpartition("/")[0]
+        return f"{root}/{parent}" if parent else root
 
     def path_of(self, key: str) -> str:
         """Document path (relative to the database root) for ``key``."""
@@ -118,6 +154,7 @@ class FirestoreRepository(Generic[T]):
         return path if self.group else path.rsplit("/", 1)[-1]
 
     def ref(self, key: str) -> AsyncDocumentReference:
+        """The SDK reference of document ``key`` (raises InvalidArgument for a bad key)."""
         if not key or (not self.group and "/" in key):
             raise InvalidArgument(f"invalid document key {key!r}", path=self.collection)
         return self.client.document(self.path_of(key))
@@ -125,12 +162,12 @@ class FirestoreRepository(Generic[T]):
     def encode(self, document: T) -> dict[str, Any]:
         """The client-ready data for ``document`` (raises ValidationFailed)."""
         path = self.path_of(document.id) if document.id else self.collection
-        return to_native(dump_document(document, path=path), self.client)  # type: ignore[no-any-return]
+        return to_client(dump_document(document, path=path), self.client)  # type: ignore[no-any-return]
 
     def decode(self, snapshot: DocumentSnapshot[Any]) -> T:
         """``T`` from a client snapshot (raises ValidationFailed naming the document)."""
         path = snapshot.reference.path
-        data = from_native(snapshot.to_dict() or {})
+        data = from_client(snapshot.to_dict() or {})
         return load_document(self.model, self.key_of(path), data, path=path)
 
     def _no_group(self, operation: str) -> None:
@@ -142,7 +179,7 @@ class FirestoreRepository(Generic[T]):
     async def get(self, key: str) -> T | None:
         """The document ``key``, or ``None`` if it does not exist."""
         ref = self.ref(key)
-        snapshot = await self.retry.run(ref.get, idempotent=True, path=ref.path)
+        snapshot = await self.call(lambda: ref.get(**self._rpc), idempotent=True, path=ref.path)
         return self.decode(snapshot) if snapshot.exists else None
 
     async def get_many(self, keys: Iterable[str]) -> dict[str, T]:
@@ -152,9 +189,9 @@ class FirestoreRepository(Generic[T]):
             return {}
 
         async def fetch() -> list[DocumentSnapshot[Any]]:
-            return [s async for s in self.client.get_all(refs)]
+            return [s async for s in self.client.get_all(refs, **self._rpc)]
 
-        snapshots = await self.retry.run(fetch, idempotent=True, path=self.collection)
+        snapshots = await self.call(fetch, idempotent=True, path=self.collection)
         found = (self.decode(s) for s in snapshots if s.exists)
         return {document.id: document for document in found}
 
@@ -162,44 +199,63 @@ class FirestoreRepository(Generic[T]):
         """Store a new document; an empty ``id`` gets a random one. Returns it with its id.
 
         Raises :class:`~firebase_sync.errors.AlreadyExists` if the key is taken.
+
+        A create is conditional on the server (the document must not exist), so it is safely
+        re-sent after a lost reply; when the re-sent one finds the document, it is read back,
+        and a stored value equal to ``document`` means the first attempt was applied.
         """
         self._no_group("create")
         if not document.id:
             document = document.model_copy(update={"id": auto_id()})
         ref = self.ref(document.id)
         data = self.encode(document)
-        await self.retry.run(lambda: ref.create(data), idempotent=False, path=ref.path)
+        attempts = 0
+
+        async def send() -> Any:
+            nonlocal attempts
+            attempts += 1
+            return await ref.create(data, **self._rpc)
+
+        try:
+            await self.call(send, idempotent=True, path=ref.path)
+        except AlreadyExists:
+            if attempts > 1 and await self.get(document.id) == document:
+                return document  # our lost first attempt
+            raise
         return document
 
     async def set(self, document: T, *, merge: bool = False) -> None:
         """Write ``document`` whole (``merge=False``) or merge its fields into the stored one."""
         ref = self.ref(document.id)
         data = self.encode(document)
-        await self.retry.run(lambda: ref.set(data, merge=merge), idempotent=True, path=ref.path)
+        await self.call(
+            lambda: ref.set(data, merge=merge, **self._rpc), idempotent=True, path=ref.path
+        )
 
     async def update(self, key: str, fields: Mapping[str, Any]) -> None:
         """Change some fields of an existing document; keys are dotted field paths.
 
-        Values may be server transforms (``DELETE_FIELD``, ``Increment``...). Raises
+        Values may be server transforms: :class:`~firebase_sync.models.Increment`, or the
+        client library's (``DELETE_FIELD``, ``ArrayUnion``...); an update holding an
+        increment is re-sent only when the request never left. Raises
         :class:`~firebase_sync.errors.NotFound` if the document does not exist.
         """
         ref = self.ref(key)
         data = self._encode_fields(fields, ref.path)
-        await self.retry.run(lambda: ref.update(data), idempotent=True, path=ref.path)
+        await self.call(
+            lambda: ref.update(data, **self._rpc), idempotent=_idempotent(fields), path=ref.path
+        )
 
     async def delete(self, key: str) -> None:
         """Delete ``key`` (nothing happens if it does not exist)."""
         ref = self.ref(key)
-        await self.retry.run(ref.delete, idempotent=True, path=ref.path)
+        await self.call(lambda: ref.delete(**self._rpc), idempotent=True, path=ref.path)
 
     def _encode_fields(self, fields: Mapping[str, Any], path: str) -> dict[str, Any]:
         out = {}
         for field, value in fields.items():
-            if is_transform(value):
-                out[field] = value
-            else:
-                plain = to_plain(value, path=path, field=field)
-                out[field] = to_native(plain, self.client)
+            plain = value if is_transform(value) else to_plain(value, path=path, field=field)
+            out[field] = to_client(plain, self.client)
         return out
 
     # -- queries, batches, transactions ------------------------------------------------------
@@ -229,7 +285,10 @@ class FirestoreRepository(Generic[T]):
 
         Reads go through the transaction; writes are buffered and committed together after
         ``body`` returns. Raises :class:`~firebase_sync.errors.Aborted` when every attempt
-        conflicted, or whatever ``body`` raises (the transaction is rolled back).
+        conflicted, or whatever ``body`` raises (the transaction is rolled back). A transient
+        failure is raised (typed, retryable) and never re-runs ``body`` by itself: the commit
+        may have been applied. The whole transaction runs within
+        ``deadlines.request * max_attempts`` (then :class:`TransportTimeout`).
         """
         transaction = self.client.transaction(max_attempts=max_attempts)
 
@@ -237,14 +296,23 @@ class FirestoreRepository(Generic[T]):
         async def run(tx: AsyncTransaction) -> R:
             return await body(FirestoreTransaction(self, tx))
 
+        limit = self.deadlines.request * max_attempts
         try:
-            return await run(transaction)
+            async with asyncio.timeout(limit) as scope:
+                return await run(transaction)
         except ValueError as exc:
-            if isinstance(exc.__cause__, gexc.Aborted):
-                raise Aborted(str(exc), path=self.collection) from exc.__cause__
+            conflict = _compat.transaction_conflict(exc)
+            if conflict is not None:
+                raise Aborted(str(exc), path=self.collection) from conflict
             raise
         except gexc.GoogleAPIError as exc:
-            raise map_exception(exc, path=self.collection) from exc
+            raise translate(exc, path=self.collection) from exc
+        except TimeoutError as exc:
+            if scope.expired():
+                raise TransportTimeout(
+                    f"the transaction did not finish within {limit:g} s", path=self.collection
+                ) from exc
+            raise
 
     # -- listening ------------------------------------------------------------------------------
 
@@ -286,34 +354,50 @@ def _client_for(app: firebase_admin.App | None, database: str | None) -> AsyncCl
     return AsyncClient(**options)
 
 
-class FirestoreBatch(Generic[T]):
-    """Writes committed atomically on leaving ``async with`` (dropped if the block raises)."""
+class _Writes(Generic[T]):
+    """The writes a batch and a transaction share: queued on ``writer``, sent together."""
 
-    def __init__(self, repo: FirestoreRepository[T]) -> None:
+    def __init__(self, repo: FirestoreRepository[T], writer: Any) -> None:
         self.repo = repo
-        self._batch = repo.client.batch()
+        self._writer = writer
+        #: false once a write is not safe to send twice (a create, an increment)
         self._idempotent = True
 
     def create(self, document: T) -> T:
+        """Create ``document`` (an empty ``id`` gets a random one); returns it with its id."""
         if not document.id:
             document = document.model_copy(update={"id": auto_id()})
-        self._batch.create(self.repo.ref(document.id), self.repo.encode(document))
+        self._writer.create(self.repo.ref(document.id), self.repo.encode(document))
         self._idempotent = False
         return document
 
     def set(self, document: T, *, merge: bool = False) -> None:
-        self._batch.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
+        """Write ``document`` whole, or merge its fields into the stored one."""
+        self._writer.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
 
     def update(self, key: str, fields: Mapping[str, Any]) -> None:
+        """Change some fields of an existing document (dotted paths; transforms allowed)."""
         ref = self.repo.ref(key)
-        self._batch.update(ref, self.repo._encode_fields(fields, ref.path))
+        self._writer.update(ref, self.repo._encode_fields(fields, ref.path))
+        self._idempotent = self._idempotent and _idempotent(fields)
 
     def delete(self, key: str) -> None:
-        self._batch.delete(self.repo.ref(key))
+        """Delete ``key``."""
+        self._writer.delete(self.repo.ref(key))
+
+
+class FirestoreBatch(_Writes[T]):
+    """Writes committed atomically on leaving ``async with`` (dropped if the block raises)."""
+
+    def __init__(self, repo: FirestoreRepository[T]) -> None:
+        super().__init__(repo, repo.client.batch())
 
     async def commit(self) -> None:
-        await self.repo.retry.run(
-            self._batch.commit, idempotent=self._idempotent, path=self.repo.collection
+        """Send the writes in one atomic commit (re-sent only when that is safe)."""
+        await self.repo.call(
+            lambda: self._writer.commit(**self.repo._rpc),
+            idempotent=self._idempotent,
+            path=self.repo.collection,
         )
 
     async def __aenter__(self) -> FirestoreBatch[T]:
@@ -324,29 +408,18 @@ class FirestoreBatch(Generic[T]):
             await self.commit()
 
 
-class FirestoreTransaction(Generic[T]):
+class FirestoreTransaction(_Writes[T]):
     """Reads and buffered writes inside :meth:`FirestoreRepository.transaction`."""
 
     def __init__(self, repo: FirestoreRepository[T], transaction: AsyncTransaction) -> None:
-        self.repo = repo
-        self._tx = transaction
+        super().__init__(repo, transaction)
 
     async def get(self, key: str) -> T | None:
-        snapshot = await self.repo.ref(key).get(transaction=self._tx)
+        """The document ``key`` as the transaction reads it, or ``None``."""
+        snapshot = await self.repo.ref(key).get(transaction=self._writer, **self.repo._rpc)
         return self.repo.decode(snapshot) if snapshot.exists else None
 
-    def create(self, document: T) -> T:
-        if not document.id:
-            document = document.model_copy(update={"id": auto_id()})
-        self._tx.create(self.repo.ref(document.id), self.repo.encode(document))
-        return document
 
-    def set(self, document: T, *, merge: bool = False) -> None:
-        self._tx.set(self.repo.ref(document.id), self.repo.encode(document), merge=merge)
-
-    def update(self, key: str, fields: Mapping[str, Any]) -> None:
-        ref = self.repo.ref(key)
-        self._tx.update(ref, self.repo._encode_fields(fields, ref.path))
-
-    def delete(self, key: str) -> None:
-        self._tx.delete(self.repo.ref(key))
+def _idempotent(fields: Mapping[str, Any]) -> bool:
+    """False when an update holds an increment: applied twice, it counts twice."""
+    return not any(isinstance(value, Increment | ClientIncrement) for value in fields.values())

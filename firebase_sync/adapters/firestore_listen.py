@@ -5,10 +5,17 @@ transport (so emulator routing and credentials are the client's own). Responses 
 raw protobufs and fed to :class:`~firebase_sync._wire.firestore_listen.ListenMachine`; each
 consistent snapshot becomes one :class:`~firebase_sync.change.Batch`.
 
-When the stream fails with a resumable status, the listener reports it, waits (exponential
-backoff with full jitter, reset once a sync succeeds) and reopens with the last resume token;
-the machine turns the server's catch-up into only the real differences. Permanent errors,
-and too many consecutive failures, are raised (and so reach the stream's consumer).
+When the stream fails with a resumable status, the listener reports it, waits (the one
+reconnect driver, :func:`~firebase_sync.retry.keep_listening`: first retry at once, then
+jittered backoff, reset once a sync succeeds) and reopens with the last resume token; the
+machine turns the server's catch-up into only the real differences. A stream must answer
+within ``deadlines.first_byte`` of being opened (a held backend is a retryable timeout);
+while it waits, the call waits for the channel to reconnect (``wait_for_ready``), so it opens
+as soon as the backend is back. After the first response a Listen stream may stay silent for
+long (nothing changes), so silence is not a failure here: a connection that dies silently is
+found by gRPC's keepalive pings (every 30 s on the client library's production channel).
+Permanent errors, bugs (:class:`~firebase_sync.errors.InternalError`) and too many
+consecutive failures are raised (and so reach the stream's consumer).
 
 :meth:`FirestoreListener.resume_from` starts the listener from a state saved by an earlier
 run (the offline cache): the first stream already carries a resume token, so the server sends
@@ -41,12 +48,15 @@ from ..errors import (
     FirebaseSyncError,
     Internal,
     InvalidArgument,
+    TransportTimeout,
     Unauthenticated,
     Unknown,
     ValidationFailed,
-    map_exception,
 )
 from ..models import Document
+from ..retry import keep_listening
+from . import _compat
+from ._firestore_errors import translate
 
 if TYPE_CHECKING:
     from ..retry import Backoff
@@ -96,38 +106,42 @@ class FirestoreListener(Generic[T]):
         self.machine.resume_from(resume_token, read_time, names)
         self.view = dict(view)
 
+    @property
+    def resume_point(self) -> tuple[bytes | None, dt.datetime | None]:
+        """The resume token and read time of the last consistent snapshot delivered."""
+        return self.machine.resume_token, self.machine.read_time
+
     def _request(self, resume_token: bytes | None) -> Any:
-        built = self.query.build()
-        parent, _ = built._parent._parent_info()
         return listen_request(
             self.repo.database_name,
-            parent,
-            built._to_protobuf(),
+            self.repo.query_parent,
+            _compat.structured_query(self.query.build()),
             target_id=DEFAULT_TARGET_ID,
             resume_token=resume_token,
         )
 
     def _open(self) -> grpc.aio.StreamStreamCall:
         client = self.repo.client
-        channel: grpc.aio.Channel = client._firestore_api.transport.grpc_channel
-        method = channel.stream_stream(
+        method = _compat.grpc_channel(client).stream_stream(
             _LISTEN_METHOD,
             request_serializer=lambda request: request.SerializeToString(),
             response_deserializer=ListenResponsePb.FromString,
         )
-        call: grpc.aio.StreamStreamCall = method(metadata=client._rpc_metadata)
+        # wait_for_ready: while the channel reconnects, the call waits for it (within the
+        # first-byte deadline) instead of failing at once, so it opens as soon as it can.
+        call: grpc.aio.StreamStreamCall = method(
+            metadata=_compat.rpc_metadata(client), wait_for_ready=True
+        )
         return call
 
     async def run(self, sink: Sink[T]) -> None:
         """Listen until cancelled; raise when the failure is permanent or retries run out."""
-        backoff = self.repo.reconnect.backoff()
-        while True:
-            error = await self._session(sink, backoff)
-            if not is_resumable(error) or backoff.exhausted:
-                raise error
-            delay = backoff.next_delay()
-            await sink.reconnecting(backoff.failures, delay, error)
-            await self.repo.reconnect.sleep(delay)
+        await keep_listening(
+            lambda backoff: self._session(sink, backoff),
+            policy=self.repo.reconnect,
+            report=sink.reconnecting,
+            resumable=is_resumable,
+        )
 
     async def _session(self, sink: Sink[T], backoff: Backoff) -> FirebaseSyncError:
         """One Listen call, until it breaks; returns why it ended."""
@@ -135,12 +149,26 @@ class FirestoreListener(Generic[T]):
         request = self._request(token)
         call = self._open()
         delivering = False
+        first_byte = self.repo.deadlines.first_byte
+        answered = False
         try:
             # The request side stays open: half-closing it would end the listen.
-            await call.write(request)
-            sink.syncing()
+            async with asyncio.timeout(first_byte):
+                await call.write(request)
+                sink.syncing()
             while True:
-                response = await call.read()
+                if answered:
+                    response = await call.read()
+                else:
+                    try:
+                        async with asyncio.timeout(first_byte):
+                            response = await call.read()
+                    except TimeoutError:
+                        return TransportTimeout(
+                            f"no listen response within the {first_byte:g} s first-byte deadline",
+                            path=self.source.path,
+                        )
+                    answered = True
                 if response is grpc.aio.EOF:
                     return ConnectionLost(
                         "the server ended the listen stream", path=self.source.path
@@ -161,10 +189,16 @@ class FirestoreListener(Generic[T]):
             if delivering or not is_resumable(exc):
                 raise
             return exc
-        except Exception as exc:  # noqa: BLE001 -- every failure is classified, none dropped
+        except TimeoutError:
+            return TransportTimeout(
+                f"the listen stream did not open within {first_byte:g} s", path=self.source.path
+            )
+        except Exception as exc:  # noqa: BLE001 -- translated; a bug is raised at once
             if delivering:
                 raise
-            error = map_exception(exc, path=self.source.path)
+            error = translate(exc, path=self.source.path)
+            if not is_resumable(error):
+                raise error from exc
             error.__cause__ = exc
             return error
         finally:
@@ -203,7 +237,7 @@ class FirestoreListener(Generic[T]):
         before = self.view.get(key)
         after = None
         if delta.document is not None:
-            data = decode_fields(delta.document.fields, database=self.repo.database_name)
+            data = decode_fields(delta.document.fields, database=self.repo.database_name, path=path)
             # Raises ValidationFailed before the view changes: it keeps the last valid value.
             after = load_document(self.repo.model, key, data, path=path)
             self.view[key] = after

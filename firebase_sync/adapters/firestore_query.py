@@ -15,10 +15,11 @@ from google.cloud.firestore_v1.base_document import DocumentSnapshot
 from google.cloud.firestore_v1.base_query import And, BaseFilter, FieldFilter, Or
 
 from .._wire.documents import to_plain
+from .._wire.firestore_values import from_client, to_client
 from ..errors import InvalidArgument
 from ..models import Document
 from ..query import AnyOf, Filter, Op, Where
-from ._firestore_natives import from_native, to_native
+from . import _compat
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -67,9 +68,11 @@ class FirestoreQuery(Generic[T]):
         return self._with(filters=(*self.spec.filters, condition))
 
     def order_by(self, field: str, *, descending: bool = False) -> FirestoreQuery[T]:
+        """Order by ``field`` (then by earlier orders' ties); descending if asked."""
         return self._with(orders=(*self.spec.orders, (field, descending)))
 
     def limit(self, count: int) -> FirestoreQuery[T]:
+        """At most the first ``count`` results."""
         return self._with(limit=count, limit_to_last=None)
 
     def limit_to_last(self, count: int) -> FirestoreQuery[T]:
@@ -81,12 +84,15 @@ class FirestoreQuery(Generic[T]):
         return self._with(start=(_cursor(values), True))
 
     def start_after(self, *values: Any) -> FirestoreQuery[T]:
+        """Start after these order-by values (or a mapping of field -> value), exclusive."""
         return self._with(start=(_cursor(values), False))
 
     def end_at(self, *values: Any) -> FirestoreQuery[T]:
+        """End at these order-by values (or a mapping of field -> value), inclusive."""
         return self._with(end=(_cursor(values), True))
 
     def end_before(self, *values: Any) -> FirestoreQuery[T]:
+        """End before these order-by values (or a mapping of field -> value), exclusive."""
         return self._with(end=(_cursor(values), False))
 
     def select(self, *fields: str) -> FirestoreQuery[T]:
@@ -105,7 +111,7 @@ class FirestoreQuery(Generic[T]):
         if repo.group:
             query = repo.client.collection_group(repo.collection)
         else:
-            query = repo.client.collection(repo.collection)._query()
+            query = _compat.as_query(repo.client.collection(repo.collection))
         for condition in self.spec.filters:
             query = query.where(filter=self._filter(condition))
         for field, descending in self.spec.orders:
@@ -116,11 +122,11 @@ class FirestoreQuery(Generic[T]):
             query = query.limit_to_last(self.spec.limit_to_last)
         if self.spec.start is not None:
             values, inclusive = self.spec.start
-            values = to_native(values, repo.client)
+            values = to_client(values, repo.client)
             query = query.start_at(values) if inclusive else query.start_after(values)
         if self.spec.end is not None:
             values, inclusive = self.spec.end
-            values = to_native(values, repo.client)
+            values = to_client(values, repo.client)
             query = query.end_at(values) if inclusive else query.end_before(values)
         if self.spec.select is not None:
             query = query.select(list(self.spec.select))
@@ -128,7 +134,7 @@ class FirestoreQuery(Generic[T]):
 
     def _filter(self, condition: Filter) -> BaseFilter:
         if isinstance(condition, Where):
-            value = to_native(to_plain(condition.value, field=condition.field), self.repo.client)
+            value = to_client(to_plain(condition.value, field=condition.field), self.repo.client)
             return FieldFilter(condition.field, condition.op, value)
         parts = [self._filter(part) for part in condition.filters]
         return Or(parts) if isinstance(condition, AnyOf) else And(parts)
@@ -137,9 +143,9 @@ class FirestoreQuery(Generic[T]):
         query = self.build()
 
         async def fetch() -> list[DocumentSnapshot[Any]]:
-            return list(await query.get())
+            return list(await query.get(retry=None, timeout=self.repo.deadlines.request))
 
-        return await self.repo.retry.run(fetch, idempotent=True, path=self.repo.collection)
+        return await self.repo.call(fetch, idempotent=True, path=self.repo.collection)
 
     async def get(self) -> list[T]:
         """The matching documents, in query order."""
@@ -150,18 +156,21 @@ class FirestoreQuery(Generic[T]):
     async def get_fields(self) -> list[dict[str, Any]]:
         """The matching documents as plain field dicts (with ``"id"``), for projections."""
         return [
-            {"id": self.repo.key_of(s.reference.path), **from_native(s.to_dict() or {})}
+            {"id": self.repo.key_of(s.reference.path), **from_client(s.to_dict() or {})}
             for s in await self._snapshots()
         ]
 
     async def count(self) -> int:
+        """The number of matching documents (a server-side aggregation)."""
         return int(await self._aggregate("count", None))
 
     async def sum(self, field: str) -> int | float:
+        """The sum of ``field`` over the matching documents (non-numbers ignored; 0 if none)."""
         result = await self._aggregate("sum", field)
         return result if isinstance(result, int | float) else 0
 
     async def avg(self, field: str) -> float | None:
+        """The average of numeric ``field`` values, or None when no document has one."""
         result = await self._aggregate("avg", field)
         return None if result is None else float(result)
 
@@ -170,12 +179,13 @@ class FirestoreQuery(Generic[T]):
         aggregation: Any = query.count() if kind == "count" else getattr(query, kind)(field)
 
         async def fetch() -> Any:
-            results = await aggregation.get()
+            results = await aggregation.get(retry=None, timeout=self.repo.deadlines.request)
             return results[0][0].value
 
-        return await self.repo.retry.run(fetch, idempotent=True, path=self.repo.collection)
+        return await self.repo.call(fetch, idempotent=True, path=self.repo.collection)
 
     def listener(self) -> FirestoreListener[T]:
+        """A listener of this query's results, to merge into a ``ChangeStream``."""
         return self.repo.listener(self)
 
     def watch(

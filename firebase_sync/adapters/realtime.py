@@ -2,8 +2,12 @@
 
 Each child of the path is one ``T`` (its key is the ``id``). Talks REST over aiohttp to the
 database a firebase-admin app names (emulator picked up like the Admin SDK does). Writes use
-``print=silent``; ``push`` and ``create`` are not idempotent and are re-sent only when the
-request provably never left. Compare-and-set goes through ETags.
+``print=silent``; ``push`` is not idempotent and is re-sent only when the request provably
+never left. Compare-and-set (``create``, ``set_if_unchanged``, ``transaction``) goes through
+ETags and is retried after a lost reply: when the retry finds the condition failed, the value
+is read back from the 412 reply, and a value equal to ours means our first attempt was the
+one applied (so a transaction is never applied twice). Every request runs under the
+endpoint's :class:`~firebase_sync.retry.Deadlines`.
 
 Close the repository (``await repo.aclose()`` or ``async with``) to release its HTTP session.
 """
@@ -21,9 +25,9 @@ from .._wire.rtdb_json import encode_value, restore_for_model, split_path, valid
 from .._wire.rtdb_order import RtdbQuerySpec, evaluate
 from ..change import Source
 from ..errors import AlreadyExists, FailedPrecondition, InvalidArgument, ProtocolError
-from ..models import Document
-from ..retry import LISTENER_RECONNECT, RetryPolicy
-from ._rtdb_http import RtdbEndpoint
+from ..models import Document, Increment
+from ..retry import LISTENER_RECONNECT, Deadlines, RetryPolicy
+from ._rtdb_http import Response, RtdbEndpoint
 
 if TYPE_CHECKING:
     import firebase_admin
@@ -41,7 +45,8 @@ _SILENT = {"print": "silent"}
 class RealtimeRepository(Generic[T]):
     """The children of ``path`` as ``T``, keyed by child name.
 
-    ``retry`` governs calls; ``reconnect`` how long listeners keep trying to reconnect.
+    ``retry`` governs calls; ``reconnect`` how listeners reconnect; ``deadlines`` (given
+    here or carried by ``endpoint``) how long each network step may take.
     """
 
     def __init__(
@@ -53,10 +58,15 @@ class RealtimeRepository(Generic[T]):
         endpoint: RtdbEndpoint | None = None,
         retry: RetryPolicy | None = None,
         reconnect: RetryPolicy | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self.model = model
         self.path = "/" + "/".join(split_path(path))
-        self.endpoint = endpoint or RtdbEndpoint.from_app(app)
+        if endpoint is None:
+            endpoint = RtdbEndpoint.from_app(app, **({"deadlines": deadlines} if deadlines else {}))
+        elif deadlines is not None:
+            endpoint.deadlines = deadlines
+        self.endpoint = endpoint
         self.retry = retry or RetryPolicy()
         self.reconnect = reconnect or LISTENER_RECONNECT
         self.source = Source("rtdb", self.path)
@@ -74,10 +84,12 @@ class RealtimeRepository(Generic[T]):
     # -- codecs ---------------------------------------------------------------------------------
 
     def child_path(self, key: str) -> str:
+        """The database path of child ``key`` (raises InvalidArgument for a bad key)."""
         validate_key(key, path=self.path, field=key)
         return f"{self.path.rstrip('/')}/{key}"
 
     def encode(self, document: T) -> Any:
+        """The JSON value stored for ``document`` (its id is the key, not stored)."""
         path = self.child_path(document.id) if document.id else self.path
         return encode_value(dump_document(document, path=path), path=path)
 
@@ -93,6 +105,7 @@ class RealtimeRepository(Generic[T]):
     # -- single children --------------------------------------------------------------------
 
     async def get(self, key: str) -> T | None:
+        """Child ``key`` as ``T``, or None if absent."""
         path = self.child_path(key)
         response = await self.retry.run(
             lambda: self.endpoint.request("GET", path), idempotent=True, path=path
@@ -119,7 +132,7 @@ class RealtimeRepository(Generic[T]):
         current, etag = await self.get_with_etag(document.id)
         if current is not None:
             raise AlreadyExists("the child exists", path=path)
-        stored, _, _ = await self._put_if(path, etag, data, creating=True)
+        stored, _, _ = await self._put_if(path, etag, data)
         if not stored:
             raise AlreadyExists("the child exists", path=path)
         return document
@@ -147,22 +160,30 @@ class RealtimeRepository(Generic[T]):
         )
 
     async def update(self, key: str, fields: Mapping[str, Any]) -> None:
-        """Write some fields of a child; keys are dotted (or slashed) paths, ``None`` deletes."""
+        """Write some fields of a child; keys are dotted (or slashed) paths, ``None`` deletes,
+        an :class:`~firebase_sync.models.Increment` adds on the server (and makes the update
+        one that is re-sent only when the request never left)."""
         path = self.child_path(key)
-        body = {}
+        body: dict[str, Any] = {}
+        idempotent = True
         for field, value in fields.items():
             segments = [s for s in field.replace(".", "/").split("/") if s]
             for segment in segments:
                 validate_key(segment, path=path, field=field)
+            if isinstance(value, Increment):
+                body["/".join(segments)] = {".sv": {"increment": value.by}}
+                idempotent = False
+                continue
             plain = to_plain(value, path=path, field=field)
             body["/".join(segments)] = encode_value(plain, path=path, field=field)
         await self.retry.run(
             lambda: self.endpoint.request("PATCH", path, params=_SILENT, body=body),
-            idempotent=True,
+            idempotent=idempotent,
             path=path,
         )
 
     async def delete(self, key: str) -> None:
+        """Remove child ``key`` (no error if absent)."""
         path = self.child_path(key)
         await self.retry.run(
             lambda: self.endpoint.request("DELETE", path, params=_SILENT),
@@ -196,17 +217,23 @@ class RealtimeRepository(Generic[T]):
         value = None if current is None else self.decode(key, current)
         return stored, value, new_etag
 
-    async def _put_if(
-        self, path: str, etag: str, data: Any, *, creating: bool = False
-    ) -> tuple[bool, Any, str]:
-        response = await self.retry.run(
-            lambda: self.endpoint.request(
+    async def _put_if(self, path: str, etag: str, data: Any) -> tuple[bool, Any, str]:
+        attempts = 0
+
+        async def put() -> Response:
+            nonlocal attempts
+            attempts += 1
+            return await self.endpoint.request(
                 "PUT", path, body=data, headers={"if-match": etag}, ok=(412,)
-            ),
-            idempotent=not creating,
-            path=path,
-        )
-        return response.status != 412, response.json(), _etag(response.headers)
+            )
+
+        # Conditional, so a retry can never overwrite another writer: safe even for a create.
+        response = await self.retry.run(put, idempotent=True, path=path)
+        current = response.json()
+        stored = response.status != 412
+        if not stored and attempts > 1 and same_tree(current, data):
+            stored = True  # an earlier attempt was applied and its reply was lost
+        return stored, current, _etag(response.headers)
 
     async def transaction(
         self,
@@ -235,21 +262,30 @@ class RealtimeRepository(Generic[T]):
     # -- queries and listening ----------------------------------------------------------------
 
     def query(self) -> RealtimeQuery[T]:
+        """A query over all children, to refine with ``order_by_*``, ranges and limits."""
         return RealtimeQuery(self, RtdbQuerySpec())
 
     def order_by_child(self, path: str) -> RealtimeQuery[T]:
+        """Order children by the value at ``path`` inside each child."""
         return self.query().order_by_child(path)
 
     def order_by_key(self) -> RealtimeQuery[T]:
+        """Order children by key."""
         return self.query().order_by_key()
 
     def order_by_value(self) -> RealtimeQuery[T]:
+        """Order children by their value."""
         return self.query().order_by_value()
 
-    def listener(self, query: RealtimeQuery[T] | None = None) -> RealtimeListener[T]:
+    def listener(
+        self, query: RealtimeQuery[T] | None = None, *, server_filter: bool = False
+    ) -> RealtimeListener[T]:
+        """A listener of the children (or ``query``); ``server_filter`` also sends the query
+        on the stream (see :mod:`firebase_sync.adapters.realtime_listen`)."""
         from .realtime_listen import RealtimeListener
 
-        return RealtimeListener(self, None if query is None else query.spec)
+        spec = None if query is None else query.spec
+        return RealtimeListener(self, spec, server_filter=server_filter)
 
     def watch(
         self,
@@ -258,11 +294,13 @@ class RealtimeRepository(Generic[T]):
         store: Store[T] | None = None,
         buffer: int = 1024,
         markers: bool = True,
+        server_filter: bool = False,
     ) -> ChangeStream[T]:
         """Listen to the children (or a query over them): ``async with repo.watch() as c``."""
         from ..stream import ChangeStream
 
-        return ChangeStream(self.listener(query), store=store, buffer=buffer, markers=markers)
+        listener = self.listener(query, server_filter=server_filter)
+        return ChangeStream(listener, store=store, buffer=buffer, markers=markers)
 
 
 class RealtimeQuery(Generic[T]):
@@ -276,6 +314,7 @@ class RealtimeQuery(Generic[T]):
         return RealtimeQuery(self.repo, replace(self.spec, **changes))
 
     def order_by_child(self, path: str) -> RealtimeQuery[T]:
+        """Order children by the value at ``path`` inside each child."""
         segments = [s for s in path.replace(".", "/").split("/") if s]
         for segment in segments:
             validate_key(segment, path=self.repo.path, field=path)
@@ -284,26 +323,33 @@ class RealtimeQuery(Generic[T]):
         return self._with(order_by="/".join(segments))
 
     def order_by_key(self) -> RealtimeQuery[T]:
+        """Order children by key."""
         return self._with(order_by="$key")
 
     def order_by_value(self) -> RealtimeQuery[T]:
+        """Order children by their value."""
         return self._with(order_by="$value")
 
     def start_at(self, value: Any) -> RealtimeQuery[T]:
+        """Only children whose ordered value is at least ``value``."""
         return self._with(start_at=_bound(value))
 
     def end_at(self, value: Any) -> RealtimeQuery[T]:
+        """Only children whose ordered value is at most ``value``."""
         return self._with(end_at=_bound(value))
 
     def equal_to(self, value: Any) -> RealtimeQuery[T]:
+        """Only children whose ordered value equals ``value``."""
         return self._with(start_at=_bound(value), end_at=_bound(value))
 
     def limit_to_first(self, count: int) -> RealtimeQuery[T]:
+        """The first ``count`` children in order (InvalidArgument if negative)."""
         if count < 0:
             raise InvalidArgument("limits cannot be negative")
         return self._with(limit_to_first=count, limit_to_last=None)
 
     def limit_to_last(self, count: int) -> RealtimeQuery[T]:
+        """The last ``count`` children in order (InvalidArgument if negative)."""
         if count < 0:
             raise InvalidArgument("limits cannot be negative")
         return self._with(limit_to_last=count, limit_to_first=None)
@@ -324,20 +370,44 @@ class RealtimeQuery(Generic[T]):
         # The reply is an unordered object; order (and re-check) by Firebase's rules.
         return [repo.decode(key, value) for key, value in evaluate(data, self.spec)]
 
-    def listener(self) -> RealtimeListener[T]:
-        return self.repo.listener(self)
+    def listener(self, *, server_filter: bool = False) -> RealtimeListener[T]:
+        """A listener of this query's window, to merge into a ``ChangeStream``."""
+        return self.repo.listener(self, server_filter=server_filter)
 
     def watch(
-        self, *, store: Store[T] | None = None, buffer: int = 1024, markers: bool = True
+        self,
+        *,
+        store: Store[T] | None = None,
+        buffer: int = 1024,
+        markers: bool = True,
+        server_filter: bool = False,
     ) -> ChangeStream[T]:
         """Listen to this query: children entering, changing in and leaving the window."""
-        return self.repo.watch(self, store=store, buffer=buffer, markers=markers)
+        return self.repo.watch(
+            self, store=store, buffer=buffer, markers=markers, server_filter=server_filter
+        )
 
 
 def _bound(value: Any) -> Any:
     if value is None or value is Absent:
         raise InvalidArgument("query bounds cannot be None")
     return encode_value(to_plain(value))
+
+
+def same_tree(stored: Any, sent: Any) -> bool:
+    """Whether the database holds ``sent`` as ``stored`` (nulls and empty objects vanish,
+    arrays come back as objects or arrays, and ``1.0`` as ``1``)."""
+    return bool(_normal(stored) == _normal(sent))
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, list):
+        value = {str(i): v for i, v in enumerate(value)}
+    if isinstance(value, Mapping):
+        out = {str(k): _normal(v) for k, v in value.items()}
+        out = {k: v for k, v in out.items() if v is not None}
+        return out or None
+    return value
 
 
 def _etag(headers: Mapping[str, str]) -> str:

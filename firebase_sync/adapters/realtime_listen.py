@@ -4,26 +4,38 @@ The stream is read in chunks (not a character at a time), parsed by
 :class:`~firebase_sync._wire.sse.SseParser` and applied to an
 :class:`~firebase_sync._wire.rtdb_events.RtdbView`; only children whose value really changed
 become changes, so the full ``put`` the server sends on every (re)connect costs no
-duplicate events. Queries (order by key, value or child, ranges, limits) are evaluated here
-over the streamed subtree: children entering and leaving the window are added and removed.
+duplicate events.
 
-``keep-alive`` only feeds the idle timer (no byte for ``idle_timeout`` seconds means a dead
-connection); ``auth_revoked`` reconnects at once with a refreshed token; ``cancel`` (access
-revoked by rules) is permanent and raised. Lost connections are retried with the repository's
-backoff, reset after each successful sync.
+**Queries.** Firebase's REST streaming documentation (the REST guide's "Streaming from the
+REST API" and the 2014 announcement) describes a stream as the equivalent of one listener on
+a *location*: it documents ``Accept: text/event-stream``, ``auth`` and the five event types,
+and lists ``orderBy`` / ``startAt`` / ``endAt`` / ``equalTo`` / ``limitToFirst`` /
+``limitToLast`` only for reads with ``GET``; nothing says a stream honours them (and
+firebase-admin never sends them on ``listen()``). So by default the listener streams the
+path and keeps the query's window with :class:`~firebase_sync._wire.rtdb_order.QueryWindow`,
+updated from the changed children only (a bisect per change, the window read as a slice):
+``limit_to_first(10)`` over 100,000 children never re-sorts them per event. With
+``server_filter=True`` the query parameters are sent on the stream too, for servers known to
+filter streams (the embedded emulator does): the server then streams only the window, and
+the same window logic re-checks it.
+
+``keep-alive`` only feeds the idle timer (no byte for ``deadlines.idle`` seconds means a dead
+connection); the response and its first event must come within ``deadlines.first_byte``;
+``auth_revoked`` reconnects with a refreshed token and counts as a failure for the backoff;
+``cancel`` (access revoked by rules) is permanent and raised. Reconnects go through the one
+driver, :func:`~firebase_sync.retry.keep_listening`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import aiohttp
 
 from .._wire.rtdb_events import Absent, ChildChange, RtdbView
-from .._wire.rtdb_order import RtdbQuerySpec, evaluate
+from .._wire.rtdb_order import QueryWindow, RtdbQuerySpec
 from .._wire.sse import SseParser
 from ..change import Batch, Change, ChangeKind, ChangeMetadata, InvalidDocument, Source
 from ..errors import (
@@ -31,12 +43,14 @@ from ..errors import (
     FirebaseSyncError,
     PermissionDenied,
     ProtocolError,
+    TransportTimeout,
     Unauthenticated,
     ValidationFailed,
     http_error,
-    map_exception,
 )
 from ..models import Document
+from ..retry import keep_listening
+from ._rtdb_http import translate
 
 if TYPE_CHECKING:
     from ..retry import Backoff
@@ -48,8 +62,8 @@ __all__ = ["RealtimeListener"]
 T = TypeVar("T", bound=Document)
 
 
-class _Revoked(Exception):
-    """The server revoked the credential: reconnect now with a fresh token."""
+class _Revoked(Unauthenticated):
+    """The server revoked the credential: reconnect with a fresh token (after the backoff)."""
 
 
 class RealtimeListener(Generic[T]):
@@ -60,76 +74,96 @@ class RealtimeListener(Generic[T]):
         repo: RealtimeRepository[T],
         spec: RtdbQuerySpec | None = None,
         *,
-        idle_timeout: float = 60.0,
+        idle_timeout: float | None = None,
+        server_filter: bool = False,
     ) -> None:
         self.repo = repo
         self.spec = spec
-        self.idle_timeout = idle_timeout
+        deadlines = repo.endpoint.deadlines
+        self.idle_timeout = deadlines.idle if idle_timeout is None else idle_timeout
+        self.server_filter = server_filter
         self.source = Source("rtdb", repo.path, spec.describe() if spec else "")
         self.tree = RtdbView()
         #: the decoded children currently in view: the ``before`` of the next change
         self.view: dict[str, T] = {}
-        self._window: dict[str, Any] = {}
+        self._window = QueryWindow(spec) if spec is not None else None
+        self._refresh = False
         self.connections = 0
 
     async def run(self, sink: Sink[T]) -> None:
         """Listen until cancelled; raise when the failure is permanent or retries run out."""
-        backoff = self.repo.reconnect.backoff()
-        refresh = False
-        while True:
-            try:
-                error = await self._session(sink, backoff, refresh=refresh)
-                refresh = False
-            except _Revoked:
-                refresh = True
-                await sink.reconnecting(0, 0.0, Unauthenticated("credential revoked"))
-                continue
-            if not error.retryable or backoff.exhausted:
-                raise error
-            delay = backoff.next_delay()
-            await sink.reconnecting(backoff.failures, delay, error)
-            await self.repo.reconnect.sleep(delay)
+        await keep_listening(
+            lambda backoff: self._session(sink, backoff),
+            policy=self.repo.reconnect,
+            report=sink.reconnecting,
+            resumable=lambda error: error.retryable or isinstance(error, _Revoked),
+        )
 
-    async def _session(
-        self, sink: Sink[T], backoff: Backoff, *, refresh: bool
-    ) -> FirebaseSyncError:
+    async def _session(self, sink: Sink[T], backoff: Backoff) -> FirebaseSyncError:
         """One SSE connection, until it breaks; returns why it ended."""
         endpoint = self.repo.endpoint
+        deadlines = endpoint.deadlines
         path = self.repo.path
-        headers = {
-            "Accept": "text/event-stream",
-            "Cache-Control": "no-cache",
-            "Authorization": await endpoint.authorization(refresh=refresh),
-        }
-        timeout = aiohttp.ClientTimeout(total=None, connect=30, sock_read=self.idle_timeout)
+        refresh, self._refresh = self._refresh, False
+        params = endpoint.params(
+            self.spec.params() if self.spec is not None and self.server_filter else None
+        )
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=deadlines.connect, sock_read=self.idle_timeout
+        )
         try:
-            async with endpoint.session.get(
-                endpoint.url(path), params=endpoint.params(), headers=headers, timeout=timeout
-            ) as response:
-                if response.status >= 400:
-                    text = (await response.read())[:200].decode(errors="replace")
-                    raise http_error(response.status, text, path=path)
-                self.connections += 1
-                sink.syncing()
-                await self._consume(response, sink, backoff)
-                return ConnectionLost("the server ended the event stream", path=path)
-        except (asyncio.CancelledError, _Revoked):
+            async with asyncio.timeout(deadlines.first_byte) as first_byte:
+                headers = {
+                    "Accept": "text/event-stream",
+                    "Cache-Control": "no-cache",
+                    "Authorization": await endpoint.authorization(refresh=refresh),
+                }
+                async with endpoint.session.get(
+                    endpoint.url(path), params=params, headers=headers, timeout=timeout
+                ) as response:
+                    if response.status >= 400:
+                        text = (await response.read())[:200].decode(errors="replace")
+                        raise http_error(response.status, text, path=path)
+                    self.connections += 1
+                    sink.syncing()
+                    await self._consume(response, sink, backoff, first_byte)
+                    return ConnectionLost("the server ended the event stream", path=path)
+        except asyncio.CancelledError:
             raise
+        except _Revoked as exc:
+            self._refresh = True
+            return exc
         except FirebaseSyncError as exc:
             if not exc.retryable:
                 raise
             return exc
-        except Exception as exc:  # noqa: BLE001 -- every failure is classified, none dropped
-            error = map_exception(exc, path=path)
+        except TimeoutError as exc:
+            if first_byte.expired():
+                return TransportTimeout(
+                    f"no event within the {deadlines.first_byte:g} s first-byte deadline",
+                    path=path,
+                )
+            error = translate(exc, path=path)
             error.__cause__ = exc
-            return error
+        except Exception as exc:  # noqa: BLE001 -- translated; a bug is raised below
+            error = translate(exc, path=path)
+            error.__cause__ = exc
+        if not error.retryable:
+            raise error
+        return error
 
     async def _consume(
-        self, response: aiohttp.ClientResponse, sink: Sink[T], backoff: Backoff
+        self,
+        response: aiohttp.ClientResponse,
+        sink: Sink[T],
+        backoff: Backoff,
+        first_byte: asyncio.Timeout,
     ) -> None:
         parser = SseParser()
         first = True
         async for chunk in response.content.iter_any():
+            # Any byte proves the stream alive; from here on only the idle deadline applies.
+            first_byte.reschedule(None)
             for event in parser.feed(chunk):
                 if event.event in ("put", "patch"):
                     try:
@@ -145,14 +179,16 @@ class RealtimeListener(Generic[T]):
                     reason = event.data if event.data != "null" else "access revoked"
                     raise PermissionDenied(f"listener cancelled: {reason}", path=self.repo.path)
                 elif event.event == "auth_revoked":
-                    raise _Revoked()
+                    raise _Revoked(
+                        "auth_revoked: the credential is no longer valid", path=self.repo.path
+                    )
                 # keep-alive and unknown events only prove the connection is alive
 
     async def _deliver(self, sink: Sink[T], changed: list[ChildChange], *, synced: bool) -> None:
         resumed = self.connections > 1 and synced
         metadata = ChangeMetadata(resumed=resumed)
-        if self.spec is not None and (changed or synced):
-            changed = self._window_changes()
+        if self._window is not None:
+            changed = self._window_changes(changed)
         changes: list[Change[T]] = []
         invalid: list[InvalidDocument] = []
         for child in changed:
@@ -173,16 +209,10 @@ class RealtimeListener(Generic[T]):
         if changes or invalid or marker is not None:
             await sink.batch(Batch(self.source, tuple(changes), marker, tuple(invalid)))
 
-    def _window_changes(self) -> list[ChildChange]:
-        assert self.spec is not None
-        window = dict(evaluate(self.tree.children, self.spec))
-        old, self._window = self._window, window
-        changed = []
-        for key in _ordered_union(old, window):
-            before, after = old.get(key, Absent), window.get(key, Absent)
-            if before is Absent or after is Absent or before != after:
-                changed.append(ChildChange(key, before, after))
-        return changed
+    def _window_changes(self, changed: list[ChildChange]) -> list[ChildChange]:
+        assert self._window is not None
+        diff = self._window.update((child.key, child.after) for child in changed)
+        return [ChildChange(key, before, after) for key, (before, after) in diff.items()]
 
     def _change(self, child: ChildChange, metadata: ChangeMetadata) -> Change[T] | None:
         """The change for ``child``; None for the removal of a child never valid."""
@@ -197,7 +227,3 @@ class RealtimeListener(Generic[T]):
         self.view[child.key] = after
         kind = ChangeKind.ADDED if before is None else ChangeKind.MODIFIED
         return Change(self.source, child.key, kind, before, after, metadata)
-
-
-def _ordered_union(first: dict[str, Any], second: dict[str, Any]) -> Iterable[str]:
-    return dict.fromkeys([*first, *second])

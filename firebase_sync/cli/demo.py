@@ -132,6 +132,8 @@ async def _demo(console: Console, delay: float) -> bool:
         for key, data in SEED.items():
             batch.set(other_client.document(f"products/{key}"), data)
         await asyncio.to_thread(batch.commit)
+        for key, data in SEED.items():
+            console.print(f"  {key}: {data['name']}, {data['price']:.2f}  (firestore and rtdb)")
 
         console.rule("2. the worker: one store kept current from both databases")
         fs_repo = FirestoreRepository(Product, "products", app=app)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from firebase_sync.cli.options import plural
 from firebase_sync.offline.cache import LocalCache
 from firebase_sync.offline.errors import CacheError
 
@@ -82,7 +83,7 @@ def retry_command(cache_path: Path, write_ids: tuple[str, ...]) -> None:
     """Queue failed writes again (all of them, or WRITE_IDS)."""
     with _opened(cache_path) as cache:
         count = cache.retry(write_ids or None)
-    click.echo(f"{count} write(s) queued again")
+    click.echo(f"{plural(count, 'write')} queued again")
 
 
 @pending_group.command("drop")
@@ -104,4 +105,4 @@ def drop_command(
             count = cache.drop(write_ids)
         else:
             count = cache.drop(failed_only=failed_only)
-    click.echo(f"{count} write(s) dropped")
+    click.echo(f"{plural(count, 'write')} dropped")

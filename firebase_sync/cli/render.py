@@ -10,8 +10,16 @@ from rich.console import Console
 from rich.table import Table
 
 from firebase_sync.change import Change, InvalidDocument, Reconnecting, Synced
+from firebase_sync.cli.options import plural
 from firebase_sync.cli.targets import to_json
 
+#: event type -> (singular, plural) in the table's caption.
+_COUNT_NOUNS = {
+    "change": ("change", "changes"),
+    "synced": ("sync", "syncs"),
+    "reconnecting": ("reconnect", "reconnects"),
+    "invalid": ("invalid document", "invalid documents"),
+}
 _KIND_STYLES = {"added": "green", "modified": "yellow", "removed": "red"}
 
 
@@ -88,14 +96,18 @@ class EventTable:
             self.rows.append((record["source"], record["key"], record["kind"], detail))
         elif kind == "synced":
             note = "resynced" if record["resumed"] else "in sync"
-            self.rows.append((record["source"], "", note, f"{record['entries']} entries"))
+            self.rows.append(
+                (record["source"], "", note, plural(record["entries"], "entry", "entries"))
+            )
         elif kind == "reconnecting":
             self.rows.append((record["source"], "", "reconnecting", record["error"]))
         elif kind == "invalid":
             self.rows.append((record["source"], record["key"], "invalid", record["error"]))
 
     def __rich__(self) -> Table:
-        counts = ", ".join(f"{n} {kind}" for kind, n in self.counts.items() if n)
+        counts = ", ".join(
+            plural(n, *_COUNT_NOUNS.get(kind, (kind, kind))) for kind, n in self.counts.items() if n
+        )
         table = Table(title="firebase-sync watch", caption=counts or "waiting for events…")
         for column in ("source", "key", "event", "data"):
             table.add_column(column, overflow="fold")

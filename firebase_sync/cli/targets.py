@@ -7,21 +7,32 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import os
+import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import click
 from pydantic import ConfigDict
 
+from firebase_sync.cli.options import project_option, resolve_project
 from firebase_sync.models import Document, GeoPoint, Reference
 
 Database = Literal["firestore", "rtdb"]
+F = TypeVar("F", bound=Callable[..., Any])
+#: per database: the emulator variable, and the emulator's name in messages.
+EMULATOR_VARIABLES: dict[str, tuple[str, str]] = {
+    "firestore": ("FIRESTORE_EMULATOR_HOST", "Firestore emulator"),
+    "rtdb": ("FIREBASE_DATABASE_EMULATOR_HOST", "Database emulator"),
+}
+#: seconds to connect to an emulator before calling it unreachable.
+PROBE_TIMEOUT = 2.0
 
 
 class Record(Document):
@@ -111,26 +122,101 @@ class Connection:
             firebase_admin.delete_app(app)
 
 
-def connection_options(command: Any) -> Any:
-    """``--project`` and ``--database-url``, read from the environment by default."""
+def connection_options(command: F) -> F:
+    """``-P/--project``, ``--database-url`` and ``--timeout`` (30 s; from the environment)."""
+    decorated: F = _connection_options(command, 30.0)
+    return decorated
+
+
+def stream_options(command: F) -> F:
+    """:func:`connection_options` without a default deadline, for commands that run long
+    (watch, export, import, recursive delete); an unreachable emulator is still refused."""
+    decorated: F = _connection_options(command, None)
+    return decorated
+
+
+def _connection_options(command: Any, timeout: float | None) -> Any:
+    command = click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        envvar="FIREBASE_SYNC_TIMEOUT",
+        default=timeout,
+        show_default=timeout is not None,
+        help="Give up (exit 1) when the command has not finished after this many seconds.",
+    )(command)
     command = click.option(
         "--database-url",
         envvar="FIREBASE_DATABASE_URL",
         default=None,
         help="Realtime Database URL (default https://<project>-default-rtdb.firebaseio.com).",
     )(command)
-    command = click.option(
-        "--project",
-        envvar=["GCLOUD_PROJECT", "GOOGLE_CLOUD_PROJECT"],
-        default="demo-firebase-sync",
-        show_default=True,
-        help="Project id.",
-    )(command)
+    command = project_option(command)
     return command
 
 
-def make_connection(project: str, database_url: str | None) -> Connection:
-    return Connection(project, database_url or f"https://{project}-default-rtdb.firebaseio.com")
+def probe(host: str) -> str | None:
+    """Why ``host`` (``host:port``) cannot be connected to within a moment; None if it can."""
+    name, sep, port_text = host.rpartition(":")
+    if not sep or not port_text.isdigit():
+        return f"{host!r} is not HOST:PORT"
+    name = name.strip("[]") or "127.0.0.1"
+    try:
+        with socket.create_connection((name, int(port_text)), timeout=PROBE_TIMEOUT):
+            return None
+    except TimeoutError:
+        return f"no answer within {PROBE_TIMEOUT:g} s"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
+def check_reachable(project: str, databases: Collection[Database]) -> None:
+    """Refuse at once what can only fail (or wrongly reach production), with one clear line.
+
+    With an emulator variable set, the emulator must accept a connection. Without it, a
+    ``demo-`` project is refused (it exists only in the emulators) and so is the absence of
+    Google credentials.
+    """
+    for database in sorted(databases):
+        variable, label = EMULATOR_VARIABLES[database]
+        host = os.environ.get(variable)
+        if host:
+            reason = probe(host)
+            if reason is not None:
+                raise click.ClickException(
+                    f"cannot reach the {label} at {host} ({variable}): {reason}; start it "
+                    f"(firebase-sync emulators:start) or unset {variable}"
+                )
+            continue
+        if project.startswith("demo-"):
+            raise click.ClickException(
+                f"project {project} is a demo project, which exists only in the emulators: set "
+                f"{variable} (or run under firebase-sync emulators:exec), or pass -P PROJECT "
+                f"for a real project"
+            )
+        _require_credentials(project, variable)
+
+
+def _require_credentials(project: str, variable: str) -> None:
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        google.auth.default()
+    except DefaultCredentialsError as exc:
+        raise click.ClickException(
+            f"no Google credentials for project {project}: set GOOGLE_APPLICATION_CREDENTIALS "
+            f"to a service-account key file (or run gcloud auth application-default login), "
+            f"or set {variable} to use the emulator"
+        ) from exc
+
+
+def make_connection(
+    project: str | None, database_url: str | None, databases: Collection[Database] = ()
+) -> Connection:
+    """The connection for ``project``, after :func:`check_reachable` for ``databases``."""
+    resolved = resolve_project(project)
+    check_reachable(resolved, databases)
+    return Connection(resolved, database_url or f"https://{resolved}-default-rtdb.firebaseio.com")
 
 
 def to_json(value: Any) -> Any:

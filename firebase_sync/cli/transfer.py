@@ -7,7 +7,6 @@ printed, and ``--quiet`` prints nothing but errors.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,15 +25,17 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from firebase_sync.adapters import _compat
 from firebase_sync.adapters._rtdb_http import RtdbEndpoint
+from firebase_sync.cli.data import run_with_deadline
+from firebase_sync.cli.options import plural
 from firebase_sync.cli.targets import (
     TARGET,
     Connection,
     Target,
-    connection_options,
     make_connection,
+    stream_options,
 )
-from firebase_sync.errors import FirebaseSyncError
 from firebase_sync.transfer import (
     FirestoreTransfer,
     RtdbTransfer,
@@ -73,7 +74,7 @@ class _Lines:
 
     def end(self, label: str, count: int) -> None:
         if not self.quiet:
-            self.console.print(f"{self.verb} {label}: {count} records", highlight=False)
+            self.console.print(f"{self.verb} {label}: {plural(count, 'record')}", highlight=False)
 
 
 @asynccontextmanager
@@ -113,7 +114,7 @@ async def _transfers(
             yield firestore, rtdb
         finally:
             if client is not None:
-                await client._firestore_api.transport.grpc_channel.close()
+                await _compat.close_channel(client)
             if endpoint is not None:
                 await endpoint.aclose()
 
@@ -124,13 +125,6 @@ def _sources(targets: Sequence[Target]) -> list[Source]:
         path = target.collection() if target.database == "firestore" else target.path
         sources.append(Source(target.database, path))
     return sources
-
-
-def _run(work: Callable[[], Any]) -> None:
-    try:
-        asyncio.run(work())
-    except FirebaseSyncError as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 
 
 _quiet = click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
@@ -144,7 +138,7 @@ _page_size = click.option(
 
 
 @click.command("export")
-@connection_options
+@stream_options
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("targets", nargs=-1, required=True, type=TARGET)
 @_page_size
@@ -152,32 +146,38 @@ _page_size = click.option(
 def export_command(
     directory: Path,
     targets: tuple[Target, ...],
-    project: str,
+    project: str | None,
     database_url: str | None,
+    timeout: float | None,
     page_size: int,
     quiet: bool,
 ) -> None:
     """Export firestore:COLLECTION (with subcollections) and rtdb:/PATH targets to DIRECTORY.
 
     The directory is replaced only once the whole export is written (an existing export
-    there is replaced; any other non-empty directory is refused).
+    there is replaced, keeping the sources it held that are not exported again; any other
+    non-empty directory is refused).
     """
     sources = _sources(targets)
-    connection = make_connection(project, database_url)
+    connection = make_connection(project, database_url, {s.kind for s in sources})
 
     async def work() -> None:
         kinds = {source.kind for source in sources}
         async with _transfers(connection, kinds, page_size) as (firestore, rtdb):
             async with _reporter("exported", quiet) as reporter:
-                await export_directory(
+                entries = await export_directory(
                     directory, sources, firestore=firestore, rtdb=rtdb, reporter=reporter
                 )
+        kept = [e for e in entries if Source(e.kind, e.path) not in sources]
+        if kept and not quiet:
+            names = ", ".join(f"{e.kind}:{e.path}" for e in kept)
+            click.echo(f"kept from the previous export: {names}", err=True)
 
-    _run(work)
+    run_with_deadline(work, timeout)
 
 
 @click.command("import")
-@connection_options
+@stream_options
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("targets", nargs=-1, type=TARGET)
 @_page_size
@@ -185,8 +185,9 @@ def export_command(
 def import_command(
     directory: Path,
     targets: tuple[Target, ...],
-    project: str,
+    project: str | None,
     database_url: str | None,
+    timeout: float | None,
     page_size: int,
     quiet: bool,
 ) -> None:
@@ -198,15 +199,15 @@ def import_command(
     from firebase_sync.transfer import read_manifest
 
     only = _sources(targets)
-    connection = make_connection(project, database_url)
+    entries = read_manifest(directory).entries
+    kinds = {e.kind for e in entries if not only or Source(e.kind, e.path) in only}
+    connection = make_connection(project, database_url, kinds)
 
     async def work() -> None:
-        entries = read_manifest(directory).entries
-        kinds = {e.kind for e in entries if not only or Source(e.kind, e.path) in only}
         async with _transfers(connection, kinds, page_size) as (firestore, rtdb):
             async with _reporter("imported", quiet) as reporter:
                 await import_directory(
                     directory, only=only, firestore=firestore, rtdb=rtdb, reporter=reporter
                 )
 
-    _run(work)
+    run_with_deadline(work, timeout)

@@ -14,20 +14,20 @@ from rich.live import Live
 from firebase_sync.adapters.firestore import FirestoreRepository
 from firebase_sync.adapters.realtime import RealtimeRepository
 from firebase_sync.change import Change, Synced
+from firebase_sync.cli.data import run_with_deadline
 from firebase_sync.cli.render import EventTable, console, jsonl, plain_line
 from firebase_sync.cli.targets import (
     TARGET,
     Record,
     Target,
-    connection_options,
     make_connection,
+    stream_options,
 )
-from firebase_sync.errors import FirebaseSyncError
 from firebase_sync.stream import ChangeStream
 
 
 @click.command("watch")
-@connection_options
+@stream_options
 @click.argument("targets", nargs=-1, required=True, type=TARGET)
 @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per event.")
 @click.option("--max-changes", type=click.IntRange(min=1), help="Stop after this many changes.")
@@ -36,14 +36,15 @@ from firebase_sync.stream import ChangeStream
 )
 def watch_command(
     targets: tuple[Target, ...],
-    project: str,
+    project: str | None,
     database_url: str | None,
+    timeout: float | None,
     as_jsonl: bool,
     max_changes: int | None,
     until_synced: bool,
 ) -> None:
     """Print the merged change stream of Firestore collections and RTDB paths until Ctrl-C."""
-    connection = make_connection(project, database_url)
+    connection = make_connection(project, database_url, {t.database for t in targets})
     out = console()
     live = out.is_terminal and not as_jsonl
 
@@ -97,7 +98,4 @@ def watch_command(
                     if until_synced and len(synced) == len(listeners):
                         break
 
-    try:
-        asyncio.run(run())
-    except FirebaseSyncError as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    run_with_deadline(run, timeout)

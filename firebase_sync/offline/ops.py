@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 from .._wire.documents import dump_document, load_document, to_plain
 from .._wire.rtdb_json import encode_value, restore_for_model, validate_key
 from ..errors import InvalidArgument, ValidationFailed
-from ..models import Document
+from ..models import Document, Increment
 
 __all__ = [
     "MARKER_FIELD",
@@ -50,13 +50,6 @@ class _Unknown:
 
 
 UNKNOWN: Any = _Unknown()
-
-
-@dataclass(frozen=True, slots=True)
-class Increment:
-    """Add ``by`` to a numeric field (a missing field counts as 0), in a queued update."""
-
-    by: int | float
 
 
 @dataclass(frozen=True, slots=True)

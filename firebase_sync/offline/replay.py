@@ -23,6 +23,10 @@ write left on the server (:class:`Replayed`): the offline listener uses both to 
 server's echo of the write, whichever of the echo and the acknowledgement comes first (see
 :mod:`firebase_sync.offline.listener`).
 
+Each request of a replay runs under the repository's ``deadlines.replay``; failures come out
+typed by the adapter's wire translator, so the flusher can tell a transient failure (kept,
+retried) from a definitive refusal (the write fails) and from a bug (raised).
+
 Conflicts: a write remembers the value its writer saw (``base``). If the server holds another
 value when the write is replayed, the policy decides: last writer wins (apply anyway), fail
 (keep the write as failed and raise :class:`WriteConflict`), or a callback that returns the
@@ -38,7 +42,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 
-from ..errors import Aborted, NotFound
+from ..errors import Aborted, AlreadyExists, FailedPrecondition, NotFound
 from ..models import Document
 from .cache import PendingWrite
 from .errors import WriteConflict
@@ -214,19 +218,25 @@ async def _decide(
 class FirestoreTarget(Generic[T]):
     """Replays into a Firestore collection: ``update_time`` / ``exists`` preconditions."""
 
-    def __init__(self, repo: FirestoreRepository[T], *, timeout: float = 10.0) -> None:
+    def __init__(self, repo: FirestoreRepository[T], *, timeout: float | None = None) -> None:
         self.repo = repo
-        self.timeout = timeout
+        self.timeout = repo.deadlines.replay if timeout is None else timeout
+
+    async def _once(self, fn: Callable[[], Awaitable[Any]], path: str) -> Any:
+        from ..adapters._firestore_errors import translate
+        from ..retry import attempt_once
+
+        return await attempt_once(fn, path=path, timeout=self.timeout, translate=translate)
 
     async def read(self, key: str) -> Seen:
-        snapshot = await self.repo.ref(key).get(retry=None, timeout=self.timeout)
+        ref = self.repo.ref(key)
+        snapshot = await self._once(lambda: ref.get(retry=None, timeout=self.timeout), ref.path)
         if not snapshot.exists:
             return Seen(None, None, None, None)
         raw = snapshot.to_dict() or {}
         return Seen(raw, raw.get(MARKER_FIELD), self.repo.decode(snapshot), snapshot.update_time)
 
     async def write(self, write_id: str, op: WriteOp, new: Any, seen: Seen, *, whole: bool) -> bool:
-        from google.api_core import exceptions as gexc
         from google.cloud.firestore_v1 import DELETE_FIELD
         from google.cloud.firestore_v1.field_path import FieldPath
 
@@ -257,8 +267,8 @@ class FirestoreTarget(Generic[T]):
                 updates[MARKER_FIELD] = write_id
                 batch.update(ref, updates, option=option)
         try:
-            await batch.commit(retry=None, timeout=self.timeout)
-        except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound):
+            await self._once(lambda: batch.commit(retry=None, timeout=self.timeout), ref.path)
+        except (FailedPrecondition, AlreadyExists, NotFound):
             return False  # someone wrote since the read: read again
         return True
 
@@ -266,15 +276,16 @@ class FirestoreTarget(Generic[T]):
 class RealtimeTarget(Generic[T]):
     """Replays into RTDB children: ``if-match`` ETag conditions on the child."""
 
-    def __init__(self, repo: RealtimeRepository[T]) -> None:
+    def __init__(self, repo: RealtimeRepository[T], *, timeout: float | None = None) -> None:
         self.repo = repo
+        self.timeout = repo.endpoint.deadlines.replay if timeout is None else timeout
 
     async def read(self, key: str) -> Seen:
         from ..adapters.realtime import _etag
 
         path = self.repo.child_path(key)
         response = await self.repo.endpoint.request(
-            "GET", path, headers={"X-Firebase-ETag": "true"}
+            "GET", path, headers={"X-Firebase-ETag": "true"}, timeout=self.timeout
         )
         raw = response.json()
         etag = _etag(response.headers)
@@ -304,6 +315,11 @@ class RealtimeTarget(Generic[T]):
         if body is not None:
             body[MARKER_FIELD] = write_id
         response = await self.repo.endpoint.request(
-            "PUT", path, body=body, headers={"if-match": seen.version}, ok=(412,)
+            "PUT",
+            path,
+            body=body,
+            headers={"if-match": seen.version},
+            ok=(412,),
+            timeout=self.timeout,
         )
         return response.status != 412

@@ -9,6 +9,18 @@ exactly once).
 ``queue="auto"`` (default): a write returns once the server applied it, or as soon as the
 backend is found unreachable (the write stays queued; ``WriteResult.applied`` is false).
 ``queue="always"``: a write returns as soon as it is on disk.
+
+What a failed replay does to its write depends only on why it failed:
+
+* a *definitive refusal* (:data:`DEFINITIVE`: invalid argument, permission denied, a
+  conflict under ``ConflictPolicy.FAIL``, an update of a missing document, a value the model
+  refuses) marks the write failed, recording the error's code and message (``pending list``
+  shows them) and telling ``on_failure``;
+* anything else the service or the network says (timeouts, cuts, unavailable, revoked
+  credentials...) keeps the write queued and retries it with the replay backoff;
+* a bug (:class:`~firebase_sync.errors.InternalError`) keeps the write queued, stops the
+  flusher and is raised to whoever waits on it (:meth:`OfflineRepository.flush`, a write
+  waiting for its acknowledgement).
 """
 
 from __future__ import annotations
@@ -16,21 +28,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+from .._log import logger, redact
 from ..adapters.firestore import FirestoreRepository
 from ..adapters.realtime import RealtimeRepository
-from ..errors import FirebaseSyncError, ValidationFailed, map_exception
+from ..errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FirebaseSyncError,
+    InternalError,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unimplemented,
+    ValidationFailed,
+    map_exception,
+)
 from ..models import Document
 from ..retry import RetryPolicy
 from ..store import Store
 from ..stream import ChangeStream
 from .cache import LocalCache, PendingWrite
 from .errors import WriteConflict
-from .listener import OfflineListener
+from .listener import OfflineListener, ServerListener
 from .ops import UNKNOWN, WriteOp, apply_op, decode_entry, encode_entry
+from .overlay import OverlaySubscriber, PendingWrites
 from .replay import (
     ConflictHandler,
     ConflictPolicy,
@@ -41,13 +67,45 @@ from .replay import (
     replay,
 )
 
-__all__ = ["REPLAY", "OfflineRepository", "OfflineStatistics", "QueueMode", "WriteResult"]
+__all__ = [
+    "DEFINITIVE",
+    "REPLAY",
+    "OfflineRepository",
+    "OfflineStatistics",
+    "QueueMode",
+    "WriteResult",
+    "failure_reason",
+]
 
 T = TypeVar("T", bound=Document)
+_log = logger(__name__)
 QueueMode = Literal["auto", "always"]
 
 #: Replays never give up on a transient failure: waits grow from 0.1 s to 5 s, then stay.
 REPLAY = RetryPolicy(attempts=None, initial=0.1, maximum=5.0, deadline=None)
+
+#: The errors after which a queued write is failed for good: the server (or the model)
+#: refused it, and sending it again would be refused again. ``FailedPrecondition`` covers
+#: :class:`~firebase_sync.offline.errors.WriteConflict`.
+DEFINITIVE: tuple[type[FirebaseSyncError], ...] = (
+    InvalidArgument,
+    PermissionDenied,
+    FailedPrecondition,
+    NotFound,
+    AlreadyExists,
+    Unimplemented,
+    ValidationFailed,
+)
+
+
+def failure_reason(error: FirebaseSyncError) -> str:
+    """The text recorded with a failed write: which refusal, then its message."""
+    code = getattr(error, "code", None)
+    if isinstance(error, WriteConflict):
+        code = "CONFLICT"
+    elif isinstance(error, ValidationFailed):
+        code = "VALIDATION"
+    return f"{code}: {error}" if code else str(error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +138,8 @@ class OfflineRepository(Generic[T]):
 
     ``conflict`` decides what happens when a queued write meets a server value its writer
     did not see; ``on_failure`` is called with each write that failed for good (it stays in
-    the cache, marked failed, for ``firebase-sync pending``). Use ``async with`` (or
+    the cache, marked failed, for ``firebase-sync pending``). ``timeout`` bounds each replay
+    request (default: the repository's ``deadlines.replay``). Use ``async with`` (or
     :meth:`aclose`) to stop the flusher.
     """
 
@@ -92,7 +151,7 @@ class OfflineRepository(Generic[T]):
         queue: QueueMode = "auto",
         conflict: ConflictHandler = ConflictPolicy.LAST_WRITER_WINS,
         replay_policy: RetryPolicy = REPLAY,
-        timeout: float = 10.0,
+        timeout: float | None = None,
         poll: float = 2.0,
         on_failure: Callable[[PendingWrite, FirebaseSyncError], None] | None = None,
     ) -> None:
@@ -109,12 +168,10 @@ class OfflineRepository(Generic[T]):
         self._target: Target = (
             FirestoreTarget(repo, timeout=timeout)
             if isinstance(repo, FirestoreRepository)
-            else RealtimeTarget(repo)
+            else RealtimeTarget(repo, timeout=timeout)
         )
-        self._queued: dict[str, list[PendingWrite]] = {}
-        for write in cache.pending(self.source_id):
-            self._queued.setdefault(write.key, []).append(write)
-        self._listeners: list[OfflineListener[T]] = []
+        self._pending = PendingWrites(cache.pending(self.source_id))
+        self._subscribers: list[OverlaySubscriber[T]] = []
         self._waiters: dict[str, asyncio.Future[bool]] = {}
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -122,6 +179,8 @@ class OfflineRepository(Generic[T]):
         self.online = True
         self._applied = self._already = self._dropped = self._conflicts = 0
         self._last_error: str | None = None
+        #: a bug met by the flusher: raised by flush() and to waiting writers
+        self._bug: InternalError | None = None
 
     async def __aenter__(self) -> OfflineRepository[T]:
         self.start()
@@ -159,9 +218,9 @@ class OfflineRepository(Generic[T]):
             value = None if local is None else encode_entry(local, path=self._path(op.key))
             base = {"value": value}
         write = self.cache.enqueue(self.source_id, op.key, op.kind, op.data, base)
-        self._queued.setdefault(op.key, []).append(write)
-        for listener in list(self._listeners):
-            await listener.local_changed(op.key)
+        self._pending.add(write)
+        for subscriber in list(self._subscribers):
+            await subscriber.local_changed(op.key)
         self.start()
         self._wakeup.set()
         if self.queue == "always" or not self.online:
@@ -175,16 +234,16 @@ class OfflineRepository(Generic[T]):
 
     def _local_value(self, key: str) -> tuple[bool, Any]:
         """Whether the local value of ``key`` is known, and that value (queued writes in)."""
-        for listener in self._listeners:
-            if listener.known:
-                return True, listener.desired(key)[0]
+        for subscriber in self._subscribers:
+            if subscriber.overlay.known:
+                return True, subscriber.overlay.desired(key)[0]
         if self.cache.resume_state(self.source_id) is None:
             return False, None
         text = self.cache.entry(self.source_id, key)
         value: Any = None
         if text is not None:
             value = decode_entry(self.model, key, text, path=self._path(key))
-        for write in self._queued.get(key, []):
+        for write in self._pending.of(key):
             op = WriteOp(write.op, write.key, write.data)  # type: ignore[arg-type]
             value = apply_op(self.model, None if value is UNKNOWN else value, op)
         return True, value
@@ -195,6 +254,24 @@ class OfflineRepository(Generic[T]):
         return f"{self.repo.path.rstrip('/')}/{key}" if key else self.repo.path
 
     # -- listening ------------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> PendingWrites:
+        """The writes of this source not settled yet (read them; the repository changes them)."""
+        return self._pending
+
+    def server_listener(self) -> ServerListener[T]:
+        """A listener of the wrapped repository (the server side of :meth:`listener`)."""
+        return self.repo.listener()
+
+    def subscribe(self, subscriber: OverlaySubscriber[T]) -> None:
+        """Report queued and settled writes to ``subscriber`` (an offline listener)."""
+        self._subscribers.append(subscriber)
+
+    def unsubscribe(self, subscriber: OverlaySubscriber[T]) -> None:
+        """Stop sending pending-write changes to ``subscriber`` (idempotent)."""
+        if subscriber in self._subscribers:
+            self._subscribers.remove(subscriber)
 
     def listener(self, store: Store[T] | None = None) -> OfflineListener[T]:
         """A listener of the whole source, served from the cache first; pass the ``store``
@@ -212,15 +289,22 @@ class OfflineRepository(Generic[T]):
     def start(self) -> None:
         """Start the background flusher (idempotent; needs a running loop)."""
         if self._flusher is None or self._flusher.done():
+            self._bug = None
             self._flusher = asyncio.get_running_loop().create_task(
                 self._flush_forever(), name=f"firebase-sync flusher {self.source_id}"
             )
 
     async def flush(self, timeout: float | None = 30.0) -> None:  # noqa: ASYNC109
-        """Wait until no write of this source is pending (failed writes do not count)."""
+        """Wait until no write of this source is pending (failed writes do not count).
+
+        Raises the :class:`~firebase_sync.errors.InternalError` that stopped the flusher, if
+        a bug did; ``TimeoutError`` after ``timeout`` seconds.
+        """
         self.start()
         async with asyncio.timeout(timeout):
             while self.cache.next_pending(self.source_id) is not None:
+                if self._bug is not None:
+                    raise self._bug
                 self._idle.clear()
                 self._wakeup.set()
                 await self._idle.wait()
@@ -229,7 +313,8 @@ class OfflineRepository(Generic[T]):
         """Stop the flusher; queued writes stay in the cache for the next start."""
         if self._flusher is not None:
             self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # A bug that stopped the flusher was raised to flush() and the waiters already.
+            with contextlib.suppress(asyncio.CancelledError, InternalError):
                 await self._flusher
             self._flusher = None
         for waiter in self._waiters.values():
@@ -258,15 +343,29 @@ class OfflineRepository(Generic[T]):
                 )
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 -- classified: retried or recorded
+            except Exception as exc:  # noqa: BLE001 -- classified: retried, failed or raised
                 error = map_exception(exc, path=self._path(write.key))
                 self._last_error = str(error)
-                if error.retryable:
+                if isinstance(error, InternalError):
+                    self._stopped_by_bug(error)
+                    raise error from exc
+                if not isinstance(error, DEFINITIVE):
+                    # WARNING when the backend goes away; each later retry only at INFO.
+                    _log.log(
+                        logging.WARNING if self.online else logging.INFO,
+                        "%s: replay of write %s failed, retrying: %s",
+                        self.source,
+                        write.write_id,
+                        redact(error),
+                    )
                     self._went_offline()
-                    self.cache.record_attempt(write.write_id, str(error))
+                    self.cache.record_attempt(write.write_id, failure_reason(error))
                     await backoff.wait()
                     continue
-                self.cache.fail(write.write_id, str(error))
+                _log.error(
+                    "%s: write %s failed for good: %s", self.source, write.write_id, redact(error)
+                )
+                self.cache.fail(write.write_id, failure_reason(error))
                 if isinstance(error, WriteConflict):
                     self._conflicts += 1
                 await self._settled(write, error)
@@ -286,8 +385,15 @@ class OfflineRepository(Generic[T]):
             await self._settled(write, outcome, replayed.value)
 
     def _writing(self, write: PendingWrite, value: Any) -> None:
-        for listener in list(self._listeners):
-            listener.writing(write, value)
+        for subscriber in list(self._subscribers):
+            subscriber.overlay.writing(write, value)
+
+    def _stopped_by_bug(self, error: InternalError) -> None:
+        self._bug = error
+        self._idle.set()  # wakes flush(), which raises it
+        for waiter in self._waiters.values():
+            if not waiter.done():
+                waiter.set_exception(error)
 
     def _went_offline(self) -> None:
         self.online = False
@@ -298,10 +404,7 @@ class OfflineRepository(Generic[T]):
     async def _settled(
         self, write: PendingWrite, result: Outcome | FirebaseSyncError, stored: Any = UNKNOWN
     ) -> None:
-        queued = self._queued.get(write.key, [])
-        self._queued[write.key] = [w for w in queued if w.write_id != write.write_id]
-        if not self._queued[write.key]:
-            del self._queued[write.key]
+        self._pending.remove(write)
         waiter = self._waiters.get(write.write_id)
         if waiter is not None and not waiter.done():
             if isinstance(result, FirebaseSyncError):
@@ -309,10 +412,12 @@ class OfflineRepository(Generic[T]):
             else:
                 waiter.set_result(result is not Outcome.DROPPED)
         applied = result in (Outcome.APPLIED, Outcome.ALREADY_APPLIED)
-        for listener in list(self._listeners):
-            await listener.settled(write, applied=applied, stored=stored)
+        for subscriber in list(self._subscribers):
+            subscriber.overlay.settled(write, applied=applied, stored=stored)
+            await subscriber.local_changed(write.key)
 
     def statistics(self) -> OfflineStatistics:
+        """Pending-write queue figures and replay counters, as a snapshot."""
         queue = self.cache.queue_statistics(self.source_id)
         return OfflineStatistics(
             queue_depth=queue.depth,

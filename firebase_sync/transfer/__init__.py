@@ -23,7 +23,7 @@ Each ``.jsonl`` file holds one JSON object per line (UTF-8):
 * Firestore: ``{"path": "products/p1", "fields": {...}}`` for every document of the collection
   and of its subcollections at any depth (``"products/p1/reviews/r1"``), paths relative to the
   database root, in document-name order. Field values use the lossless JSON mapping of
-  :mod:`firebase_sync.transfer.values` (``{"$timestamp": ...}``, ``{"$bytes": ...}``,
+  :mod:`firebase_sync._wire.firestore_values` (``{"$timestamp": ...}``, ``{"$bytes": ...}``,
   ``{"$geopoint": [lat, lng]}``, ``{"$reference": "users/u1"}``, ...). Documents that do not
   exist but have subcollections are not written: importing their descendants recreates them.
 * RTDB: ``{"key": "p1", "value": <JSON>}`` per child of the path, in Firebase key order; a path

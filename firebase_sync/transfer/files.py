@@ -1,6 +1,7 @@
 """The export directory on disk: JSON-lines files, the manifest, the atomic swap.
 
-An export is built in a hidden sibling directory (``.NAME.tmp-XXXX``); every file is fsynced,
+An export is built in a hidden sibling directory (``.NAME.tmp-XXXX``); the sources a previous
+export in ``NAME`` held and this one does not write again are copied over; every file is fsynced,
 the manifest is written last, and only then does the new directory take the old one's place
 (two renames: the old export is moved aside, the new one moved in, the old one removed). A
 crash at any point leaves either the previous export or the complete new one under ``NAME``
@@ -144,7 +145,24 @@ class ExportDirectory:
         self.entries.append(entry)
         return entry
 
+    def _carry_over(self) -> None:
+        """Keep the previous export's sources that this one did not write again."""
+        if not (self.target / MANIFEST).is_file():
+            return
+        try:
+            previous = read_manifest(self.target)
+        except TransferError:
+            return
+        written = {(entry.kind, entry.path) for entry in self.entries}
+        for old in previous.entries:
+            if (old.kind, old.path) in written:
+                continue
+            name = f"{len(self.entries) + 1:04d}-{old.kind}-{_slug(old.path)}.jsonl"
+            shutil.copyfile(self.target / old.file, self.staging / name)
+            self.entries.append(Entry(old.kind, old.path, name, old.count, old.bytes, old.sha256))
+
     def _commit(self) -> None:
+        self._carry_over()
         created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         manifest = Manifest(FORMAT, VERSION, created, tuple(self.entries))
         text = json.dumps(manifest.to_json(), indent=2, ensure_ascii=False) + "\n"

@@ -22,15 +22,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, 
 from contextlib import aclosing
 from typing import Any
 
-import grpc
 from google.cloud.firestore_v1.async_client import AsyncClient
 from google.cloud.firestore_v1.types import firestore as firestore_types
 from google.cloud.firestore_v1.types import write as write_types
 
-from ..errors import InvalidArgument, ValidationFailed, map_exception
+from .._wire.firestore_values import fields_from_json, fields_to_json
+from ..adapters import _compat
+from ..adapters._firestore_errors import translate
+from ..errors import InvalidArgument, ValidationFailed
 from ..retry import RetryPolicy, should_retry
 from .progress import Progress, write_counted
-from .values import fields_from_json, fields_to_json
 
 __all__ = ["FirestoreTransfer"]
 
@@ -67,11 +68,11 @@ class FirestoreTransfer:
         self.page_size = page_size
         self.retry = retry or RetryPolicy()
         self.commits_in_flight = commits_in_flight
-        self.database: str = client._database_string
+        self.database = _compat.database_name(client)
         self.root = f"{self.database}/documents"
 
     def _method(self, name: str, response: Any, *, stream: bool = False) -> Any:
-        channel: grpc.aio.Channel = self.client._firestore_api.transport.grpc_channel
+        channel = _compat.grpc_channel(self.client)
         factory = channel.unary_stream if stream else channel.unary_unary
         return factory(
             _SERVICE + name,
@@ -81,7 +82,7 @@ class FirestoreTransfer:
 
     async def _call(self, name: str, request: Any, response: Any, path: str) -> Any:
         method = self._method(name, response)
-        metadata = self.client._rpc_metadata
+        metadata = _compat.rpc_metadata(self.client)
         return await self.retry.run(
             lambda: method(request, metadata=metadata, timeout=120), idempotent=True, path=path
         )
@@ -123,7 +124,9 @@ class FirestoreTransfer:
         method = self._method("RunQuery", _RunQueryResponse, stream=True)
         while True:
             received = 0
-            call = method(self._query(parent, cursor, before), metadata=self.client._rpc_metadata)
+            call = method(
+                self._query(parent, cursor, before), metadata=_compat.rpc_metadata(self.client)
+            )
             try:
                 async for response in call:
                     if response.HasField("document"):
@@ -131,7 +134,7 @@ class FirestoreTransfer:
                         cursor, before = response.document.name, False
                         yield response.document
             except Exception as exc:
-                error = map_exception(exc, path=parent)
+                error = translate(exc, path=parent)
                 if received:
                     backoff.reset()  # progress was made: count only failures in a row
                 if not should_retry(error, idempotent=True) or backoff.exhausted:

@@ -155,9 +155,7 @@ def bad_value(rng: random.Random, names: Names) -> tuple[str, Any]:
         lat, lng = rng.choice(
             [(-90.5, 0.0), (90.0001, 0.0), (0.0, 181.0), (0.0, -180.01), (float("nan"), 0.0)]
         )
-        return "geo point out of range", Value(
-            geo_point_value={"latitude": lat, "longitude": lng}
-        )
+        return "geo point out of range", Value(geo_point_value={"latitude": lat, "longitude": lng})
     if kind == 4:
         seconds = rng.choice([253402300800, -62135596801, 2**62])
         return "bad timestamp", Value(timestamp_value={"seconds": seconds})

@@ -4,8 +4,13 @@ The emulators come from the shared plugin's session fixture ``emulators``; each 
 its ``@given`` function *inside* the test body, so it can snapshot the data before and compare
 after, and no function-scoped fixture is re-used across examples.
 
-``FUZZ_EXAMPLES`` (default 10,000) sets the number of generated requests per emulator;
-``FUZZ_RAW_EXAMPLES`` (default 500) the number of raw-socket HTTP messages.
+Budgets. Each fuzz test runs twice over: a ``ci`` variant with a small budget and a random seed
+(printed in the test's output and the session summary; set ``FUZZ_SEED`` to replay a run), and
+a ``full`` variant under the ``slow`` marker (skipped unless selected: ``pytest -m slow
+tests/fuzz``), derandomized, with the full budget:
+``FUZZ_EXAMPLES`` (default 10,000 requests per emulator) and ``FUZZ_RAW_EXAMPLES`` (default 500
+raw-socket HTTP messages). ``FUZZ_CI_EXAMPLES`` (default 1,000) and ``FUZZ_CI_RAW_EXAMPLES``
+(default 200) set the ``ci`` budgets.
 """
 
 from __future__ import annotations
@@ -13,15 +18,22 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, Phase, settings
+import pytest
+from hypothesis import HealthCheck, Phase, seed, settings
 
-FUZZ_NAMESPACE = "fuzz-seeded"
-SANDBOX_NAMESPACE = "fuzz-sandbox"
+from firebase_sync.testing import xdist_worker
+
+# one pair per xdist worker, so workers sharing an emulator never clear each other's data
+_WORKER = f"-{xdist_worker()}" if xdist_worker() else ""
+FUZZ_NAMESPACE = f"fuzz-seeded{_WORKER}"
+SANDBOX_NAMESPACE = f"fuzz-sandbox{_WORKER}"
 
 
 def budget(variable: str, default: int) -> int:
@@ -32,17 +44,54 @@ def budget(variable: str, default: int) -> int:
     return value
 
 
-def fuzz_settings(examples: int) -> settings:
-    """Reproducible, generation-only hypothesis settings for a long fuzz run."""
-    return settings(
-        max_examples=examples,
-        derandomize=True,
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The seed of this session's ``ci`` runs: ``FUZZ_SEED`` or a fresh random one.
+SEED = int(os.environ.get("FUZZ_SEED") or random.SystemRandom().randrange(2**32))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many examples a fuzz run generates, and from which seed (``None``: derandomized)."""
+
+    examples: int
+    seed: int | None
+
+    def describe(self) -> str:
+        if self.seed is None:
+            return f"{self.examples} derandomized examples"
+        return f"{self.examples} examples, seed {self.seed} (replay with FUZZ_SEED={self.seed})"
+
+
+def budgets(full_variable: str, full: int, ci_variable: str, ci: int) -> list[Any]:
+    """The ``ci`` and ``full`` (slow) budgets of one fuzz test, for ``parametrize``."""
+    full_budget = budget(full_variable, full)
+    ci_budget = min(budget(ci_variable, ci), full_budget)
+    return [
+        pytest.param(Budget(ci_budget, SEED), id="ci"),
+        pytest.param(Budget(full_budget, None), id="full", marks=pytest.mark.slow),
+    ]
+
+
+def fuzz_settings(run: Budget) -> Callable[[F], F]:
+    """Generation-only hypothesis settings (and seed) for a fuzz run of ``run``'s size."""
+    configured = settings(
+        max_examples=run.examples,
+        derandomize=run.seed is None,
         database=None,
         deadline=None,
         phases=[Phase.generate],  # no shrinking: a failure reports the request it sent
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         print_blob=False,
     )
+    # Printed so that a failing run's captured output names the seed that replays it.
+    print(f"fuzz: {run.describe()}")
+
+    def decorate(test: F) -> F:
+        wrapped = configured(test)
+        return wrapped if run.seed is None else seed(run.seed)(wrapped)
+
+    return decorate
 
 
 @dataclass

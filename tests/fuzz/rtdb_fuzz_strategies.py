@@ -454,7 +454,9 @@ def patch_defect(rng: random.Random) -> tuple[str, bytes]:
             ["", "/", "//", "a/.b", "a/$", "a//#", ".value", "x/.sv", ".sv", "a\ud800", "\udfff/b"]
         )
         if rng.randrange(2):
-            key = gen_bad_key(rng).replace("/", "") or "."
+            # A bad key without its slashes may be a good one ("a/b"): draw one without.
+            key = next((k for k in (gen_bad_key(rng) for _ in range(20)) if "/" not in k), ".")
+            key = key or "."
         return "bad PATCH key", dump({key: valid_value(rng, 1) or 1}).encode()
     key = gen_key(rng)
     sub = f"{key}/{gen_key(rng)}"

@@ -1,11 +1,10 @@
 """Fuzzing the Firestore emulator over a real gRPC channel with generated hostile requests.
 
-``test_firestore_refuses_hostile_requests`` seeds three documents, then sends ``FUZZ_EXAMPLES``
-requests (see ``firestore_fuzz_strategies``): raw random bytes to every RPC, and well-formed
-messages with invalid content. No call may end in a crash code (UNKNOWN, INTERNAL, ...), each
-structured request must get a code its defects allow, and afterwards the seeded documents must
-be identical (data and update times) and no other document may exist.
-"""
+``test_firestore_refuses_hostile_requests`` seeds three documents, then sends its budget
+(``fuzz_support``) of requests (see ``firestore_fuzz_strategies``): raw random bytes to every RPC,
+and well-formed messages with invalid content. No call may end in a crash code (UNKNOWN, INTERNAL,
+...), each structured request must get a code its defects allow, and afterwards the seeded documents
+must be identical (data and update times) and no other document may exist."""
 
 from __future__ import annotations
 
@@ -21,12 +20,12 @@ from firestore_fuzz_strategies import (
     grpc_requests,
     is_streaming,
 )
-from fuzz_support import budget, fuzz_settings
+from fuzz_support import Budget, budgets, fuzz_settings
 from hypothesis import given
 
 from firebase_sync.testing import EmulatorHosts
 
-EXAMPLES = budget("FUZZ_EXAMPLES", 10_000)
+BUDGETS = budgets("FUZZ_EXAMPLES", 10_000, "FUZZ_CI_EXAMPLES", 1_000)
 CHECK_EVERY = 1_000
 TIMEOUT = 10.0
 
@@ -62,10 +61,11 @@ def call(channel: grpc.Channel, request: GrpcFuzz) -> grpc.StatusCode:
     return grpc.StatusCode.OK
 
 
+@pytest.mark.parametrize("run", BUDGETS)
 def test_firestore_refuses_hostile_requests(
-    emulators: EmulatorHosts, firestore_client: Any
+    emulators: EmulatorHosts, firestore_client: Any, run: Budget
 ) -> None:
-    """``FUZZ_EXAMPLES`` hostile requests: right codes, no crash codes, data untouched."""
+    """``run.examples`` hostile requests: right codes, no crash codes, data untouched."""
     client = firestore_client
     for i, path in enumerate(SEEDED):
         client.document(path).set({"n": i, "s": "seed", "arr": [1, "x"], "m": {"k": True}})
@@ -75,7 +75,7 @@ def test_firestore_refuses_hostile_requests(
     sent = 0
     with grpc.insecure_channel(emulators.firestore_host) as channel:
 
-        @fuzz_settings(EXAMPLES)
+        @fuzz_settings(run)
         @given(grpc_requests(emulators.project))
         def one(request: GrpcFuzz) -> None:
             nonlocal sent
@@ -89,11 +89,11 @@ def test_firestore_refuses_hostile_requests(
                 assert snapshot(client) == before, f"data changed around {request}"
 
         one()
-        assert sent >= EXAMPLES
+        assert sent >= run.examples
         assert snapshot(client) == before
         # Still serving ordinary requests after all that.
         assert client.document(SEEDED[0]).get().to_dict()["s"] == "seed"
-    assert codes.get("INVALID_ARGUMENT", 0) > EXAMPLES // 2, codes
+    assert codes.get("INVALID_ARGUMENT", 0) > run.examples // 2, codes
 
 
 @pytest.mark.parametrize("rpc", ["Commit", "RunQuery"])

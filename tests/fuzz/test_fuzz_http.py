@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 import socket
 
-from fuzz_support import SANDBOX_NAMESPACE, KeepAliveClient, budget, fuzz_settings
+import pytest
+from fuzz_support import SANDBOX_NAMESPACE, Budget, KeepAliveClient, budgets, fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
 from firebase_sync.testing import EmulatorHosts
 
-EXAMPLES = budget("FUZZ_RAW_EXAMPLES", 500)
+BUDGETS = budgets("FUZZ_RAW_EXAMPLES", 500, "FUZZ_CI_RAW_EXAMPLES", 200)
 _OWNER = {"Authorization": "Bearer owner"}
 _BODY = b'{"a.b":1,"c$d":2}'
 _TARGET = f"/fuzz.json?ns={SANDBOX_NAMESPACE}".encode()
@@ -95,14 +96,15 @@ def exchange(host: str, data: bytes) -> bytes:
     return b"".join(chunks)
 
 
-def test_http_layer_survives_garbage(emulators: EmulatorHosts) -> None:
+@pytest.mark.parametrize("run", BUDGETS)
+def test_http_layer_survives_garbage(emulators: EmulatorHosts, run: Budget) -> None:
     """Broken HTTP never yields a 5xx, never writes, and never takes the server down."""
     host = emulators.database_host
     client = KeepAliveClient(host)
     assert client.request("PUT", f"/.json?ns={SANDBOX_NAMESPACE}", b"null", _OWNER).status == 200
     statuses: list[int] = []
 
-    @fuzz_settings(EXAMPLES)
+    @fuzz_settings(run)
     @given(hostile_bytes())
     def one(data: bytes) -> None:
         answer = exchange(host, data)

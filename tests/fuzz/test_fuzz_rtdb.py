@@ -1,9 +1,9 @@
 """Fuzzing the Realtime Database emulator's REST layer with generated hostile requests.
 
 ``test_rtdb_refuses_hostile_requests`` seeds a namespace, watches it with an event stream, then
-sends ``FUZZ_EXAMPLES`` generated requests (see ``rtdb_fuzz_strategies``) over one keep-alive
-connection. Every answer must be below 500 and among the statuses its defects allow, error
-bodies must be ``{"error": str}``, valid reads must return the seeded data, and afterwards the
+sends its budget (``fuzz_support``) of generated requests (see ``rtdb_fuzz_strategies``) over one
+keep-alive connection. Every answer must be below 500 and among the statuses its defects allow,
+error bodies must be ``{"error": str}``, valid reads must return the seeded data, and afterwards the
 namespace must be byte-identical, no namespace may have appeared, and the stream must have seen
 nothing but its initial ``put``.
 
@@ -20,9 +20,10 @@ import pytest
 from fuzz_support import (
     FUZZ_NAMESPACE,
     Answer,
+    Budget,
     KeepAliveClient,
     SseWatcher,
-    budget,
+    budgets,
     fuzz_settings,
 )
 from hypothesis import given
@@ -30,7 +31,7 @@ from rtdb_fuzz_strategies import SEED, FuzzRequest, requests
 
 from firebase_sync.testing import EmulatorHosts
 
-EXAMPLES = budget("FUZZ_EXAMPLES", 10_000)
+BUDGETS = budgets("FUZZ_EXAMPLES", 10_000, "FUZZ_CI_EXAMPLES", 1_000)
 CHECK_EVERY = 1_000
 JSON_ERRORS = (400, 404)
 
@@ -85,8 +86,9 @@ def check_answer(request: FuzzRequest, answer: Answer) -> None:
             assert value == _seeded_node(request.keys), context
 
 
-def test_rtdb_refuses_hostile_requests(emulators: EmulatorHosts) -> None:
-    """``FUZZ_EXAMPLES`` hostile requests: right statuses, no 5xx, data and listeners untouched."""
+@pytest.mark.parametrize("run", BUDGETS)
+def test_rtdb_refuses_hostile_requests(emulators: EmulatorHosts, run: Budget) -> None:
+    """``run.examples`` hostile requests: right statuses, no 5xx, data and listeners untouched."""
     database_host = emulators.database_host
     client = KeepAliveClient(database_host)
     seeded = client.request("PUT", f"/.json?ns={FUZZ_NAMESPACE}", json.dumps(SEED).encode(), _OWNER)
@@ -100,7 +102,7 @@ def test_rtdb_refuses_hostile_requests(emulators: EmulatorHosts) -> None:
     watcher.start()
     sent: list[FuzzRequest] = []
 
-    @fuzz_settings(EXAMPLES)
+    @fuzz_settings(run)
     @given(requests(FUZZ_NAMESPACE))
     def one(request: FuzzRequest) -> None:
         answer = client.request(request.method, request.target, request.body, request.headers)
@@ -113,7 +115,7 @@ def test_rtdb_refuses_hostile_requests(emulators: EmulatorHosts) -> None:
 
     try:
         one()
-        assert len(sent) >= EXAMPLES
+        assert len(sent) >= run.examples
         assert export(client, FUZZ_NAMESPACE) == before
         assert export(client, emulators.database_namespace) == default_before
         assert client.request("GET", "/.inspect/databases.json", headers=_OWNER).body == databases

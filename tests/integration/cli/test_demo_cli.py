@@ -18,6 +18,8 @@ def test_demo_runs_end_to_end_and_exits_zero() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "embedded emulators: database 127.0.0.1:" in out
+    step1 = out.split("1. seed", 1)[1].split("2. the worker", 1)[0]
+    assert "p1: " in step1 and "(firestore and rtdb)" in step1  # the seed, under its heading
     assert "firestore:products p4 added" in out
     assert "rtdb:/products p1 modified" in out
     assert "rtdb:/products p2 removed" in out

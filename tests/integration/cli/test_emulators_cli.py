@@ -149,8 +149,16 @@ def test_start_runs_until_sigterm_and_exports(config: Path, tmp_path: Path) -> N
     export = tmp_path / "on-exit"
     port = json.loads(config.read_text())["emulators"]["database"]["port"]
     process = subprocess.Popen(
-        [CLI, "emulators:start", "--config", str(config), "--only", "database",
-         "--export-on-exit", str(export)],
+        [
+            CLI,
+            "emulators:start",
+            "--config",
+            str(config),
+            "--only",
+            "database",
+            "--export-on-exit",
+            str(export),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -197,14 +205,12 @@ def test_hub_exports_on_request(config: Path, tmp_path: Path) -> None:
             except urllib.error.HTTPError as error:
                 return error.code
         print(post(json.dumps({{"path": {str(target)!r}}}).encode()))
-        print(post(b"not json"), post(b"{{}}"))
+        print(post(b"not json"), post(b"{{}}"), post(b'{{"path": "x", "targets": "database"}}'))
         """,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "200" in lines and "400 400" in lines
+    assert "200" in lines and "400 400 400" in lines
     metadata = json.loads((target / "firebase-export-metadata.json").read_text())
     assert set(metadata) >= {"version", "database", "firestore"}
-    assert json.loads((target / "database_export" / "demo-hub.json").read_text()) == {
-        "a": {"b": 1}
-    }
+    assert json.loads((target / "database_export" / "demo-hub.json").read_text()) == {"a": {"b": 1}}

@@ -30,8 +30,17 @@ def test_watch_merges_both_databases(
     firestore_client.document("products/p1").set({"name": "Pen", "price": 1.5})
     db.reference("/products/r1", app=rtdb_app).set({"name": "Ink", "price": 7})
     process = subprocess.Popen(
-        [CLI, "watch", "firestore:products", "rtdb:/products", "--jsonl", "--max-changes", "5",
-         "--project", emulators.project],
+        [
+            CLI,
+            "watch",
+            "firestore:products",
+            "rtdb:/products",
+            "--jsonl",
+            "--max-changes",
+            "5",
+            "--project",
+            emulators.project,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

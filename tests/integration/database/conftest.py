@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from firebase_sync.testing import EmulatorHosts
+from firebase_sync.testing import EmulatorHosts, session_project
 
-NAMESPACE = "demo-firebase-sync-default-rtdb"
+# the plugin's namespace for this process (per xdist worker)
+NAMESPACE = f"{session_project()}-default-rtdb"
 DATABASE_URL = f"https://{NAMESPACE}.firebaseio.com"
 T = TypeVar("T")
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-NS = "demo-firebase-sync-default-rtdb"
+from firebase_sync.testing import session_project
+
+NS = f"{session_project()}-default-rtdb"  # the plugin's, per xdist worker
 
 
 @pytest.fixture(autouse=True)

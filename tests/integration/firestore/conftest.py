@@ -17,9 +17,9 @@ import pytest
 from side_by_side import hosts_for
 
 from emulator.firestore import FirestoreEmulator
-from firebase_sync.testing import EmulatorHosts
+from firebase_sync.testing import EmulatorHosts, session_project
 
-PROJECT = "demo-firebase-sync"
+PROJECT = session_project()  # the plugin's project for this process (per xdist worker)
 
 
 @dataclass

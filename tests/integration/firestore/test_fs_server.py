@@ -19,19 +19,24 @@ from google.cloud.firestore_v1.types import document as d
 from google.cloud.firestore_v1.types import firestore as fs
 
 from emulator.firestore import FirestoreEmulator
+from firebase_sync.testing import session_project
 
-PROJECT = "demo-firebase-sync"
+PROJECT = session_project()
 ROOT = f"projects/{PROJECT}/databases/(default)/documents"
 M = "/google.firestore.v1.Firestore/"
 
 
 def test_http_endpoints(firestore_emulator: Any, firestore_client: firestore.Client) -> None:
     assert firestore_emulator.http("GET", "/") == (200, b"Ok")
-    body = json.dumps({"rules": {"files": [{"name": "firestore.rules", "content": "x"}]}})
+    source = "service cloud.firestore { match /{d=**} { allow read, write; } }"
+    body = json.dumps({"rules": {"files": [{"name": "firestore.rules", "content": source}]}})
     status, reply = firestore_emulator.http(
         "PUT", f"/emulator/v1/projects/{PROJECT}:securityRules", body.encode())
-    assert status == 200 and json.loads(reply) == {"issues": []}
-    assert firestore_emulator.emulator.store.rules[PROJECT]["rules"]["files"][0]["content"] == "x"
+    assert status == 200 and json.loads(reply) == {}
+    status, reply = firestore_emulator.http(
+        "GET", f"/emulator/v1/projects/{PROJECT}:securityRules")
+    assert json.loads(reply)["rules"]["files"][0]["content"] == source
+    firestore_emulator.emulator.guard.clear(PROJECT)
     with pytest.raises(urllib.error.HTTPError) as err:
         firestore_emulator.http("GET", "/nope")
     assert err.value.code == 404
@@ -95,7 +100,7 @@ def test_export_import_round_trip(firestore_emulator: Any, firestore_client: fir
     before = db.document("e/a").get()
     emu = firestore_emulator.emulator
     meta = emu.export_data(tmp_path)
-    assert (tmp_path / meta["path"] / "manifest.json").exists()
+    assert (tmp_path / meta["metadata_file"]).exists()  # the official emulator's format
     assert not list(tmp_path.rglob("*.tmp"))
     emu.reset()
     assert not db.document("e/a").get().exists

@@ -96,6 +96,45 @@ def test_contending_transactions_all_succeed(firestore_client: firestore.Client)
     assert time.monotonic() - start < 10
 
 
+def test_contending_clients_all_commit_every_round(firestore_client: firestore.Client) -> None:
+    """16 clients released at once, 5 rounds: none exhausts its 5 attempts (a younger
+    transaction must not read between an aborted attempt's retry and its read)."""
+    clients = [firestore.Client(project=firestore_client.project) for _ in range(16)]
+    try:
+        for round_ in range(5):
+            ref = firestore_client.collection("t").document(f"round{round_}")
+            ref.set({"n": 0})
+            barrier = threading.Barrier(16)
+            errors: list[BaseException] = []
+
+            def worker(db: firestore.Client, path: str = ref.path,
+                       barrier: threading.Barrier = barrier,
+                       errors: list[BaseException] = errors) -> None:
+                mine = db.document(path)
+
+                @firestore.transactional
+                def bump(txn: firestore.Transaction) -> None:
+                    n = mine.get(transaction=txn).to_dict()["n"]
+                    txn.update(mine, {"n": n + 1})
+
+                barrier.wait(10)
+                try:
+                    bump(db.transaction())
+                except BaseException as exc:  # collected and asserted below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=worker, args=(db,)) for db in clients]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            assert errors == []
+            assert ref.get().to_dict() == {"n": 16}
+    finally:
+        for db in clients:
+            db.close()  # type: ignore[no-untyped-call]
+
+
 def test_read_only_transaction(firestore_client: firestore.Client) -> None:
     ref = firestore_client.collection("t").document("ro")
     ref.set({"n": 1})

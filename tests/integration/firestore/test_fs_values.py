@@ -12,7 +12,9 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore
 from google.cloud.firestore_v1.vector import Vector
 
-PROJECT = "demo-firebase-sync"
+from firebase_sync.testing import session_project
+
+PROJECT = session_project()
 
 
 def sample(db: Any) -> dict[str, Any]:

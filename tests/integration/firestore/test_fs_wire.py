@@ -13,7 +13,9 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.types import firestore as fs
 from google.cloud.firestore_v1.types import query as q
 
-DB = "projects/demo-firebase-sync/databases/(default)"
+from firebase_sync.testing import session_project
+
+DB = f"projects/{session_project()}/databases/(default)"
 ROOT = DB + "/documents"
 M = "/google.firestore.v1.Firestore/"
 ListenRequest = fs.ListenRequest.pb()

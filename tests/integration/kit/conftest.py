@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from side_by_side import hosts_for
 
+from firebase_sync.adapters import _compat
 from firebase_sync.testing import (  # noqa: F401 -- fixtures
     EmulatorHosts,
     async_firestore_client,
@@ -42,4 +43,4 @@ async def fs_client(emulators: EmulatorHosts) -> AsyncIterator[Any]:  # noqa: F8
     clear_firestore(emulators)
     client = firestore.AsyncClient(project=emulators.project)
     yield client
-    await client._firestore_api.transport.grpc_channel.close()
+    await _compat.close_channel(client)

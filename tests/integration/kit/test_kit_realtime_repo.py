@@ -101,12 +101,15 @@ async def test_watch_initial_sync_then_changes(products: RealtimeRepository[Prod
         await store.wait_for(lambda s: len(s) == 1, timeout=5)
 
 
-async def test_watch_a_query_with_limit(products: RealtimeRepository[Product]) -> None:
+@pytest.mark.parametrize("server_filter", [False, True], ids=["client-window", "server-filter"])
+async def test_watch_a_query_with_limit(
+    products: RealtimeRepository[Product], server_filter: bool
+) -> None:
     for key, price in [("a", 5), ("b", 1), ("c", 3)]:
         await products.set(Product(id=key, name=key, price=price))
     cheapest = products.order_by_child("price").limit_to_first(2)
     store: Store[Product] = Store()
-    async with cheapest.watch(store=store, markers=False) as changes:
+    async with cheapest.watch(store=store, markers=False, server_filter=server_filter) as changes:
         await store.wait_for(lambda s: {p.id for p in s.values()} == {"b", "c"}, timeout=5)
         await products.set(Product(id="d", name="d", price=0))  # d enters, c leaves
         got = {
@@ -119,3 +122,7 @@ async def test_watch_a_query_with_limit(products: RealtimeRepository[Product]) -
             ("c", ChangeKind.REMOVED),
         }
         await store.wait_for(lambda s: {p.id for p in s.values()} == {"b", "d"}, timeout=5)
+        await products.delete("d")  # c comes back into the window
+        await store.wait_for(lambda s: {p.id for p in s.values()} == {"b", "c"}, timeout=5)
+        await products.set(Product(id="b", name="b", price=9))  # b leaves, a enters
+        await store.wait_for(lambda s: {p.id for p in s.values()} == {"c", "a"}, timeout=5)

@@ -15,6 +15,7 @@ from firebase_sync import (
     Change,
     ChangeKind,
     ChangeStream,
+    Deadlines,
     FirebaseSyncError,
     Reconnecting,
     RetryPolicy,
@@ -148,6 +149,9 @@ async def test_full_resend_without_changes_is_diffed_to_nothing(rig: Rig) -> Non
 async def test_listener_failure_reaches_the_consumer(rig: Rig) -> None:
     watched, proxy = rig.watched, rig.proxy
     watched.reconnect = RetryPolicy(attempts=3, initial=0.01, maximum=0.05, deadline=None)
+    if isinstance(watched, FirestoreRepository):
+        # A Listen attempt waits for the reconnecting channel up to its first-byte deadline.
+        watched.deadlines = Deadlines(first_byte=1.0)
     store: Store[Product] = Store()
     async with watched.watch(store=store) as stream:
         await until_synced(stream, resumed=False)

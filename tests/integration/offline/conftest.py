@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from offline_helpers import Product, Rig
 
+from firebase_sync.adapters import _compat
 from firebase_sync.testing import (  # noqa: F401 -- fixtures
     EmulatorHosts,
     emulators,
@@ -41,7 +42,7 @@ async def rig(
         monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", proxy.address)
         yield Rig("firestore", writer, proxy, emulators, made)
         for repo in [writer, *made]:
-            await repo.client._firestore_api.transport.grpc_channel.close()
+            await _compat.close_channel(repo.client)
     else:
         async with RealtimeRepository(Product, "/products", app=rtdb_app) as writer:
             yield Rig("rtdb", writer, proxy, emulators, made)

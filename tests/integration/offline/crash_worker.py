@@ -16,7 +16,7 @@ from typing import Any
 # Imported here, not in the worker: the fork server loads them once for every worker.
 from google.cloud import firestore
 
-from firebase_sync import Document, FirestoreRepository, RealtimeRepository, RetryPolicy
+from firebase_sync import Deadlines, Document, FirestoreRepository, RealtimeRepository, RetryPolicy
 from firebase_sync.adapters._rtdb_http import RtdbEndpoint
 from firebase_sync.offline import Increment, LocalCache, OfflineRepository
 
@@ -36,9 +36,20 @@ def run(config: dict[str, Any]) -> None:
 
 async def _main(config: dict[str, Any]) -> None:
     client = firestore.AsyncClient(project=config["project"])
-    endpoint = RtdbEndpoint(f"http://{config['database_host']}", config["namespace"], emulator=True)
+    # Short deadlines when the test holds connections: a held replay times out and is retried.
+    seconds = config.get("deadline")
+    deadlines = (
+        Deadlines(
+            connect=seconds, read=seconds, request=seconds, first_byte=seconds, replay=seconds
+        )
+        if seconds
+        else Deadlines()
+    )
+    endpoint = RtdbEndpoint(
+        f"http://{config['database_host']}", config["namespace"], emulator=True, deadlines=deadlines
+    )
     repos: list[Any] = [
-        FirestoreRepository(Counter, "counters", client=client),
+        FirestoreRepository(Counter, "counters", client=client, deadlines=deadlines),
         RealtimeRepository(Counter, "/counters", endpoint=endpoint),
     ]
     acks = os.open(config["acks"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)

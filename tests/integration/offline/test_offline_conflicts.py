@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
+import pytest
 from offline_helpers import PATIENT, Product, Rig
 
 from firebase_sync import FirebaseSyncError, Store
@@ -50,8 +52,13 @@ async def _conflicting_write(rig: Rig, tmp_path: Path, conflict: Any) -> tuple[A
             return (offline.statistics(), failures, await rig.writer.get("a")), store
 
 
-async def test_fail_policy_keeps_the_server_value_and_reports(rig: Rig, tmp_path: Path) -> None:
+async def test_fail_policy_keeps_the_server_value_and_reports(
+    rig: Rig, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="firebase_sync")
     (stats, failures, stored), store = await _conflicting_write(rig, tmp_path, ConflictPolicy.FAIL)
+    logged = [r for r in caplog.records if r.name == "firebase_sync.offline.repository"]
+    assert logged[-1].levelno == logging.ERROR and "failed for good" in logged[-1].getMessage()
     assert stored.price == 5 and stored.stock == 0
     assert stats.conflicts == 1 and stats.failed == 1 and stats.queue_depth == 0
     ((write, error),) = failures

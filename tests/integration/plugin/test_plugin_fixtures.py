@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -66,3 +69,37 @@ async def test_each_test_starts_with_empty_databases(
 ) -> None:
     assert await firestore_repository(Product, "products").all() == []
     assert await realtime_repository(Product, "/products").all() == []
+
+
+def test_without_pytest_asyncio_the_async_fixtures_say_what_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "test_mine.py").write_text(
+        "def test_needs_async(firestore_repository):\n    pass\n\n"
+        "def test_sync_fixtures_still_work(firestore_client):\n"
+        "    assert firestore_client.collection('c').document('d').get().exists is False\n"
+    )
+    # As if pytest-asyncio were not installed: no plugin autoload (ours named with -p), and
+    # importing it fails.
+    script = (
+        "import sys\n"
+        "class Missing:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'pytest_asyncio':\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Missing())\n"
+        "import pytest\n"
+        "sys.exit(pytest.main(['-q', '-p', 'firebase_sync.testing', '-p', 'no:cacheprovider']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("EMULATOR_HOST")}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "1 passed, 1 error" in done.stdout, done.stdout + done.stderr
+    assert "'firestore_repository' is an async fixture and needs pytest-asyncio" in done.stdout
+    assert "pip install 'firebase-sync[test]'" in done.stdout

@@ -195,8 +195,8 @@ def test_both_databases_in_one_export_and_selective_import(
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert done.stderr.splitlines() == [
-        "exported firestore:products: 1 records",
-        "exported rtdb:/products: 1 records",
+        "exported firestore:products: 1 record",
+        "exported rtdb:/products: 1 record",
     ]
     clear_firestore(emulators)
     clear_database(emulators)
@@ -262,3 +262,25 @@ def test_import_checks_every_file_before_writing(
     (out / "manifest.json").unlink()
     result = CliRunner().invoke(main, ["import", str(out), "--project", emulators.project])
     assert result.exit_code == 1 and "no complete export" in result.output
+
+
+def test_reexport_keeps_sources_not_named_again(
+    emulators: EmulatorHosts, firestore_client: Any, rtdb_app: Any, tmp_path: Path
+) -> None:
+    from firebase_admin import db
+
+    firestore_client.document("products/p1").set({"name": "Pen"})
+    db.reference("/prices", app=rtdb_app).set({"p1": 4})
+    out = tmp_path / "export"
+    cli(emulators, "export", str(out), "firestore:products", "rtdb:/prices", "--quiet")
+    firestore_client.document("products/p2").set({"name": "Ink"})
+    again = CliRunner().invoke(
+        main, ["export", str(out), "firestore:products", "--project", emulators.project]
+    )
+    assert again.exit_code == 0, again.output
+    assert "kept from the previous export: rtdb:/prices" in again.stderr
+    entries = {(e["kind"], e["path"]): e["count"] for e in manifest(out)["entries"]}
+    assert entries == {("firestore", "products"): 2, ("rtdb", "/prices"): 1}
+    db.reference("/prices", app=rtdb_app).delete()
+    cli(emulators, "import", str(out), "rtdb:/prices", "--quiet")  # checked against the manifest
+    assert db.reference("/prices", app=rtdb_app).get() == {"p1": 4}

@@ -64,3 +64,94 @@ def test_nested_child_paths() -> None:
 def test_rest_params_are_json_encoded() -> None:
     spec = RtdbQuerySpec(order_by="price", start_at="a b", limit_to_first=3)
     assert spec.params() == {"orderBy": '"price"', "startAt": '"a b"', "limitToFirst": "3"}
+
+
+# -- QueryWindow: the listened window, kept incrementally -----------------------------------
+
+import random  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from firebase_sync._wire.rtdb_events import Absent  # noqa: E402
+from firebase_sync._wire.rtdb_order import QueryWindow  # noqa: E402
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from(["a", "b", "cheap"]),
+    st.fixed_dictionaries({"price": st.one_of(st.integers(-3, 3), st.sampled_from(["x", "y"]))}),
+)
+_SPECS = st.builds(
+    RtdbQuerySpec,
+    order_by=st.sampled_from(["$key", "$value", "price"]),
+    start_at=st.one_of(st.just(Absent), st.integers(-2, 2)),
+    end_at=st.one_of(st.just(Absent), st.integers(0, 3)),
+    limit_to_first=st.one_of(st.none(), st.integers(0, 4)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spec=_SPECS,
+    steps=st.lists(
+        st.lists(st.tuples(st.sampled_from(list("abcdefg") + ["1", "10", "2"]), _VALUES)),
+        max_size=12,
+    ),
+    last=st.booleans(),
+)
+def test_query_window_matches_a_full_evaluation_after_every_event(
+    spec: RtdbQuerySpec, steps: list[list[tuple[str, object]]], last: bool
+) -> None:
+    if last and spec.limit_to_first is not None:
+        spec = RtdbQuerySpec(spec.order_by, spec.start_at, spec.end_at, None, spec.limit_to_first)
+    window = QueryWindow(spec)
+    children: dict[str, object] = {}
+    before: dict[str, object] = {}
+    for step in steps:
+        changed = []
+        for key, value in step:
+            if value is None:
+                children.pop(key, None)
+                changed.append((key, Absent))
+            else:
+                children[key] = value
+                changed.append((key, value))
+        diff = window.update(changed)
+        expected = dict(evaluate(children, spec))
+        assert window.window == expected
+        for key in {*before, *expected}:
+            old, new = before.get(key, Absent), expected.get(key, Absent)
+            if old != new or (old is Absent) != (new is Absent):
+                assert diff[key] == (old, new)
+        before = expected
+
+
+def test_a_limited_window_costs_no_sort_of_the_subtree(monkeypatch: object) -> None:
+    """limit_to_first(10) over 100,000 children: an event indexes only the changed child."""
+    spec = RtdbQuerySpec(order_by="price", limit_to_first=10)
+    window = QueryWindow(spec)
+    rng = random.Random(7)
+    window.update((f"k{i}", {"price": rng.random()}) for i in range(100_000))
+    assert len(window.window) == 10
+    calls = 0
+    original = RtdbQuerySpec.index
+
+    def counting(self: RtdbQuerySpec, key: str, value: object) -> tuple[object, ...]:
+        nonlocal calls
+        calls += 1
+        return original(self, key, value)
+
+    import pytest
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(RtdbQuerySpec, "index", counting)
+    try:
+        first = next(iter(window.window))
+        diff = window.update([(first, {"price": 2.0}), ("new", {"price": -1.0})])
+    finally:
+        patch.undo()
+    assert calls == 2  # one per changed child, not one per child of the subtree
+    assert first in diff and diff["new"][1] == {"price": -1.0}
+    assert len(window.window) == 10 and "new" in window.window and first not in window.window

@@ -141,3 +141,18 @@ async def test_stream_failure_reaches_waiters_and_subscribers() -> None:
         await waiter
     with pytest.raises(errors.Unavailable):
         await anext(sub)
+
+
+async def test_store_fed_again_after_a_failure() -> None:
+    """A new stream feeding the store after the old one failed: waits see the new data."""
+    store: Store[Product] = Store()
+    store.fail(errors.Unavailable("gone"))
+    with pytest.raises(errors.Unavailable):
+        await store.wait_for(lambda s: len(s) > 0, timeout=1)
+    store.apply(batch(FS, ("a", p("a", 1)), synced=True))
+    await store.wait_for(lambda s: s.get("a") is not None, timeout=1)
+    waiter = asyncio.create_task(store.wait_for(lambda s: s.get("b") is not None, timeout=2))
+    await asyncio.sleep(0)
+    store.apply(batch(FS, ("b", p("b", 2))))
+    await waiter
+    assert store.get("b") == p("b", 2)

@@ -157,14 +157,17 @@ async def test_failure_is_raised_after_earlier_events_and_closes_everything() ->
         await store.wait_for(lambda s: len(s) > 5, timeout=1)
 
 
-async def test_foreign_failures_are_mapped() -> None:
+async def test_a_listener_bug_is_raised_as_internal_error() -> None:
+    """Listeners translate their wire's errors; anything untranslated is a bug."""
+
     async def failing(sink: Sink[Product]) -> None:
-        raise ConnectionResetError("reset")
+        raise KeyError("price")
 
     async with ChangeStream(Scripted(FS, failing)) as stream:
-        with pytest.raises(errors.ConnectionLost) as caught:
+        with pytest.raises(errors.InternalError) as caught:
             await anext(stream)
-    assert isinstance(caught.value.__cause__, ConnectionResetError)
+    assert isinstance(caught.value.__cause__, KeyError)
+    assert not caught.value.retryable
 
 
 async def test_reconnects_are_events_and_statistics() -> None:
@@ -226,6 +229,18 @@ async def test_aclose_is_idempotent_and_leaves_no_task() -> None:
     assert asyncio.all_tasks() == before
     with pytest.raises(StopAsyncIteration):
         await anext(stream)
+
+
+async def test_a_stream_closed_before_it_started_is_never_started() -> None:
+    before = asyncio.all_tasks()
+    stream = ChangeStream(Scripted(FS, sends(batch(FS, ("a", 1)))))
+    await stream.aclose()
+    with pytest.raises(errors.StreamClosed):
+        async with stream:
+            pass
+    with pytest.raises(errors.StreamClosed):
+        aiter(stream)
+    assert asyncio.all_tasks() == before
 
 
 async def test_cancelled_consumer_loses_no_event() -> None:

@@ -31,15 +31,15 @@ def test_list_retry_and_drop(tmp_path: Path) -> None:
     assert [r["state"] for r in records] == ["pending", "failed", "pending"]
 
     retried = runner.invoke(main, ["pending", "retry", "--cache", str(path)])
-    assert "1 write(s) queued again" in retried.output
+    assert "1 write queued again" in retried.output
     dropped = runner.invoke(main, ["pending", "drop", "--cache", str(path), ids[0]])
-    assert "1 write(s) dropped" in dropped.output
+    assert "1 write dropped" in dropped.output
     with LocalCache(path) as cache:
         assert [w.write_id for w in cache.pending()] == ids[1:]
     refused = runner.invoke(main, ["pending", "drop", "--cache", str(path), "--all"], input="n\n")
     assert refused.exit_code != 0
     everything = runner.invoke(main, ["pending", "drop", "--cache", str(path), "--all", "--yes"])
-    assert "2 write(s) dropped" in everything.output
+    assert "2 writes dropped" in everything.output
 
 
 def test_a_bad_cache_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from firebase_sync.errors import ValidationFailed
-from firebase_sync.transfer.values import (
+from firebase_sync._wire.firestore_values import (
     format_timestamp,
     parse_timestamp,
     value_from_json,
     value_to_json,
 )
+from firebase_sync.errors import ValidationFailed
 
 DB = "projects/p/databases/(default)"
 
