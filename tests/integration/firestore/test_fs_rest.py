@@ -139,8 +139,12 @@ def test_lite_sdk_style_requests(
         ("POST", ":commit", b'{"writes": [{"update": {"name": 5}}]}', 400),
         ("POST", ":commit", b'{"writes": [{"verify": 7}]}', 400),
         ("POST", ":commit", b"\xff\xfe", 400),
-        ("GET", "/c/a?transaction=!!!", None, 400),
-        ("DELETE", "/c/a?currentDocument.exists=maybe", None, 400),
+        # The official emulator: bad base64 hangs the call, "maybe" reads as a boolean, a
+        # commit below the root is a 400 and GET of the root answers no JSON (see README).
+        pytest.param("GET", "/c/a?transaction=!!!", None, 400, marks=pytest.mark.extension),
+        pytest.param(
+            "DELETE", "/c/a?currentDocument.exists=maybe", None, 400, marks=pytest.mark.extension
+        ),
         (
             "POST",
             ":runQuery",
@@ -148,8 +152,9 @@ def test_lite_sdk_style_requests(
             400,
         ),
         ("POST", "/c:runQuery", b"{}", 400),  # a collection is no query parent
-        ("POST", "/c/a:commit", b"{}", 404),  # commit only at the database root
-        ("GET", "", None, 404),
+        # commit only at the database root
+        pytest.param("POST", "/c/a:commit", b"{}", 404, marks=pytest.mark.extension),
+        pytest.param("GET", "", None, 404, marks=pytest.mark.extension),
     ],
     ids=[
         "array-body",
@@ -260,6 +265,8 @@ def _unsigned_jwt(claims: dict[str, str]) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
+# Production's 10 MiB request limit; the official emulator refuses over 4 MiB (429).
+@pytest.mark.extension
 def test_large_bodies_up_to_the_api_limit(
     emulators: EmulatorHosts, firestore_client: firestore.Client
 ) -> None:
