@@ -187,6 +187,8 @@ def compile_query(parent: str, sq: Any) -> Query:
         if _count_not_equal(sq.where) > 1:
             raise invalid("Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or "
                           "'IS_NOT_NULL' filter allowed per query.")
+        if _array_filters_per_conjunction(sq.where) > 1:
+            raise invalid("A maximum of 1 'ARRAY_CONTAINS' filter is allowed per disjunction.")
         if _uses_not_in_with_disjunction(sq.where):
             raise invalid("'NOT_IN' cannot be used in the same query with 'IN', "
                           "'ARRAY_CONTAINS_ANY' or 'OR'.")
@@ -301,6 +303,18 @@ def _filter_kinds(f: Any, into: set[int | str]) -> set[int | str]:
     elif k == "field_filter":
         into.add(f.field_filter.op)
     return into
+
+
+def _array_filters_per_conjunction(f: Any) -> int:
+    """The most ARRAY_CONTAINS / ARRAY_CONTAINS_ANY filters one term of the filter's
+    disjunctive normal form holds (an AND adds its parts' counts, an OR takes the largest)."""
+    k = f.WhichOneof("filter_type")
+    if k == "composite_filter":
+        counts = [_array_filters_per_conjunction(sub) for sub in f.composite_filter.filters]
+        if not counts:
+            return 0
+        return max(counts) if f.composite_filter.op == 2 else sum(counts)
+    return int(k == "field_filter" and f.field_filter.op in (ARRAY_CONTAINS, ARRAY_CONTAINS_ANY))
 
 
 def _uses_not_in_with_disjunction(f: Any) -> bool:

@@ -223,3 +223,17 @@ def test_sum_cannot_order_its_field_after_an_explicit_key_order(
     with pytest.raises(gexc.InvalidArgument, match=r"fields \[a\] after __name__"):
         coll.order_by(key).sum("a", alias="s").get()
     assert values(coll.order_by("a").order_by(key).sum("a", alias="s")) == {"s": 1}
+
+
+def test_one_array_membership_filter_per_disjunction(firestore_client: firestore.Client) -> None:
+    from google.cloud.firestore_v1.base_query import Or
+
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": [1], "b": [2]})
+    contains_a = FieldFilter("a", "array_contains", 1)
+    for other in (FieldFilter("b", "array_contains", 2),
+                  FieldFilter("b", "array_contains_any", [2])):
+        with pytest.raises(gexc.InvalidArgument, match="A maximum of 1 'ARRAY_CONTAINS'"):
+            list(coll.where(filter=contains_a).where(filter=other).stream())
+        # in separate disjuncts they are fine
+        assert [d.id for d in coll.where(filter=Or([contains_a, other])).stream()] == ["d"]
