@@ -413,6 +413,10 @@ def _compile_field_filter(ff: Any, ineq: set[FieldPath], parent: str) -> Predica
         return lambda d: (v := get(d)) is not None and kind(v) == "array_value" and any(
             query_equal(e, target) for e in v.array_value.values)
     values = _need_array(target, op)
+    if op in (IN, ARRAY_CONTAINS_ANY):
+        # null and NaN elements match nothing (as the official emulator; == null and
+        # == NaN are IS_NULL / IS_NAN, which the SDKs send instead).
+        values = [e for e in values if kind(e) != "null_value" and not is_nan(e)]
     if op == IN:
         return lambda d: (v := get(d)) is not None and any(query_equal(v, e) for e in values)
     if op == ARRAY_CONTAINS_ANY:

@@ -237,3 +237,19 @@ def test_one_array_membership_filter_per_disjunction(firestore_client: firestore
             list(coll.where(filter=contains_a).where(filter=other).stream())
         # in separate disjuncts they are fine
         assert [d.id for d in coll.where(filter=Or([contains_a, other])).stream()] == ["d"]
+
+
+def test_in_and_array_contains_any_never_match_null_or_nan(
+    firestore_client: firestore.Client,
+) -> None:
+    coll = firestore_client.collection("c")
+    coll.document("null").set({"x": None, "a": [None]})
+    coll.document("nan").set({"x": float("nan"), "a": [float("nan")]})
+    coll.document("one").set({"x": 1, "a": [1]})
+    # the SDK refuses None / NaN alone, so each list also holds 1
+    for values in ([None, 1], [float("nan"), 1]):
+        assert [d.id for d in coll.where(filter=FieldFilter("x", "in", values)).stream()] == [
+            "one"]
+        query = coll.where(filter=FieldFilter("a", "array_contains_any", values))
+        assert [d.id for d in query.stream()] == ["one"]
+    assert [d.id for d in coll.where(filter=FieldFilter("x", "==", None)).stream()] == ["null"]
