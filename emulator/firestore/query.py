@@ -186,6 +186,8 @@ def compile_query(parent: str, sq: Any) -> Query:
         if _count_not_equal(sq.where) > 1:
             raise invalid("Only a single 'NOT_EQUAL', 'NOT_IN', 'IS_NOT_NAN', or "
                           "'IS_NOT_NULL' filter allowed per query.")
+        if _array_filters_per_conjunction(sq.where) > 1:
+            raise invalid("A maximum of 1 'ARRAY_CONTAINS' filter is allowed per disjunction.")
         if _uses_not_in_with_disjunction(sq.where):
             raise invalid("'NOT_IN' cannot be used in the same query with 'IN', "
                           "'ARRAY_CONTAINS_ANY' or 'OR'.")
@@ -302,6 +304,18 @@ def _filter_kinds(f: Any, into: set[int | str]) -> set[int | str]:
     return into
 
 
+def _array_filters_per_conjunction(f: Any) -> int:
+    """The most ARRAY_CONTAINS / ARRAY_CONTAINS_ANY filters one term of the filter's
+    disjunctive normal form holds (an AND adds its parts' counts, an OR takes the largest)."""
+    k = f.WhichOneof("filter_type")
+    if k == "composite_filter":
+        counts = [_array_filters_per_conjunction(sub) for sub in f.composite_filter.filters]
+        if not counts:
+            return 0
+        return max(counts) if f.composite_filter.op == 2 else sum(counts)
+    return int(k == "field_filter" and f.field_filter.op in (ARRAY_CONTAINS, ARRAY_CONTAINS_ANY))
+
+
 def _uses_not_in_with_disjunction(f: Any) -> bool:
     kinds = _filter_kinds(f, set())
     return NOT_IN in kinds and bool(kinds & {IN, ARRAY_CONTAINS_ANY, "OR"})
@@ -398,6 +412,10 @@ def _compile_field_filter(ff: Any, ineq: set[FieldPath], parent: str) -> Predica
         return lambda d: (v := get(d)) is not None and kind(v) == "array_value" and any(
             query_equal(e, target) for e in v.array_value.values)
     values = _need_array(target, op)
+    if op in (IN, ARRAY_CONTAINS_ANY):
+        # null and NaN elements match nothing (as the official emulator; == null and
+        # == NaN are IS_NULL / IS_NAN, which the SDKs send instead).
+        values = [e for e in values if kind(e) != "null_value" and not is_nan(e)]
     if op == IN:
         return lambda d: (v := get(d)) is not None and any(query_equal(v, e) for e in values)
     if op == ARRAY_CONTAINS_ANY:

@@ -223,3 +223,33 @@ def test_sum_cannot_order_its_field_after_an_explicit_key_order(
     with pytest.raises(gexc.InvalidArgument, match=r"fields \[a\] after __name__"):
         coll.order_by(key).sum("a", alias="s").get()
     assert values(coll.order_by("a").order_by(key).sum("a", alias="s")) == {"s": 1}
+
+
+def test_one_array_membership_filter_per_disjunction(firestore_client: firestore.Client) -> None:
+    from google.cloud.firestore_v1.base_query import Or
+
+    coll = firestore_client.collection("c")
+    coll.document("d").set({"a": [1], "b": [2]})
+    contains_a = FieldFilter("a", "array_contains", 1)
+    for other in (FieldFilter("b", "array_contains", 2),
+                  FieldFilter("b", "array_contains_any", [2])):
+        with pytest.raises(gexc.InvalidArgument, match="A maximum of 1 'ARRAY_CONTAINS'"):
+            list(coll.where(filter=contains_a).where(filter=other).stream())
+        # in separate disjuncts they are fine
+        assert [d.id for d in coll.where(filter=Or([contains_a, other])).stream()] == ["d"]
+
+
+def test_in_and_array_contains_any_never_match_null_or_nan(
+    firestore_client: firestore.Client,
+) -> None:
+    coll = firestore_client.collection("c")
+    coll.document("null").set({"x": None, "a": [None]})
+    coll.document("nan").set({"x": float("nan"), "a": [float("nan")]})
+    coll.document("one").set({"x": 1, "a": [1]})
+    # the SDK refuses None / NaN alone, so each list also holds 1
+    for values in ([None, 1], [float("nan"), 1]):
+        assert [d.id for d in coll.where(filter=FieldFilter("x", "in", values)).stream()] == [
+            "one"]
+        query = coll.where(filter=FieldFilter("a", "array_contains_any", values))
+        assert [d.id for d in query.stream()] == ["one"]
+    assert [d.id for d in coll.where(filter=FieldFilter("x", "==", None)).stream()] == ["null"]

@@ -139,7 +139,8 @@ def test_lite_sdk_style_requests(
         ("POST", ":commit", b'{"writes": [{"update": {"name": 5}}]}', 400),
         ("POST", ":commit", b'{"writes": [{"verify": 7}]}', 400),
         ("POST", ":commit", b"\xff\xfe", 400),
-        # the official emulator ignores a malformed transaction id or precondition
+        # The official emulator: bad base64 hangs the call, "maybe" reads as a boolean, a
+        # commit below the root is a 400 and GET of the root answers no JSON (see README).
         pytest.param("GET", "/c/a?transaction=!!!", None, 400, marks=pytest.mark.extension),
         pytest.param(
             "DELETE", "/c/a?currentDocument.exists=maybe", None, 400, marks=pytest.mark.extension
@@ -151,7 +152,7 @@ def test_lite_sdk_style_requests(
             400,
         ),
         ("POST", "/c:runQuery", b"{}", 400),  # a collection is no query parent
-        # commit only at the database root; the official emulator answers 400 / a non-JSON 404
+        # commit only at the database root
         pytest.param("POST", "/c/a:commit", b"{}", 404, marks=pytest.mark.extension),
         pytest.param("GET", "", None, 404, marks=pytest.mark.extension),
     ],
@@ -264,7 +265,8 @@ def _unsigned_jwt(claims: dict[str, str]) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
-@pytest.mark.extension  # the official emulator refuses bodies over 4 MiB with 429
+# Production's 10 MiB request limit; the official emulator refuses over 4 MiB (429).
+@pytest.mark.extension
 def test_large_bodies_up_to_the_api_limit(
     emulators: EmulatorHosts, firestore_client: firestore.Client
 ) -> None:

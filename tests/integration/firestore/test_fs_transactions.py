@@ -96,7 +96,8 @@ def test_contending_transactions_all_succeed(firestore_client: firestore.Client)
     assert time.monotonic() - start < 10
 
 
-@pytest.mark.extension  # the official emulator locks pessimistically: most contenders fail
+# Optimistic transactions: on the official emulator contenders stall on its locks.
+@pytest.mark.extension
 def test_contending_clients_all_commit_every_round(firestore_client: firestore.Client) -> None:
     """16 clients released at once, 5 rounds: none exhausts its 5 attempts (a younger
     transaction must not read between an aborted attempt's retry and its read)."""
