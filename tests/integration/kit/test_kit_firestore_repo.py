@@ -98,12 +98,12 @@ async def test_watch_initial_sync_then_changes(products: FirestoreRepository[Pro
         marker = await anext(changes)
         assert isinstance(marker, Synced) and marker.entries == 1 and not marker.resumed
         await products.update("a", {"price": 2})
-        modified = await asyncio.wait_for(anext(changes), 5)
+        modified = await asyncio.wait_for(anext(changes), 20)
         assert modified.kind is ChangeKind.MODIFIED
         assert modified.before.price == 1 and modified.after.price == 2
         assert modified.metadata.read_time is not None
         await products.delete("a")
-        removed = await asyncio.wait_for(anext(changes), 5)
+        removed = await asyncio.wait_for(anext(changes), 20)
         assert removed.kind is ChangeKind.REMOVED and removed.before.price == 2
         await store.wait_for(lambda s: len(s) == 0, timeout=5)
 
@@ -114,10 +114,10 @@ async def test_watch_query_sees_documents_enter_and_leave(
     cheap = products.where("price", "<", 10)
     async with cheap.watch(markers=False) as changes:
         await products.set(Product(id="a", name="a", price=5))
-        added = await asyncio.wait_for(anext(changes), 5)
+        added = await asyncio.wait_for(anext(changes), 20)
         assert (added.key, added.kind) == ("a", ChangeKind.ADDED)
         await products.set(Product(id="a", name="a", price=50))
-        left = await asyncio.wait_for(anext(changes), 5)
+        left = await asyncio.wait_for(anext(changes), 20)
         assert (left.key, left.kind) == ("a", ChangeKind.REMOVED)
 
 
@@ -151,7 +151,7 @@ async def test_reads_and_listening_decode_alike(fs_client: Any) -> None:
     await repo.set(original)
     assert await repo.get("r1") == original
     async with repo.watch(markers=False) as changes:
-        added = await asyncio.wait_for(anext(changes), 5)
+        added = await asyncio.wait_for(anext(changes), 20)
     assert added.after == original
 
 
@@ -161,8 +161,8 @@ async def test_collection_group_keys_are_paths(fs_client: Any) -> None:
     items = FirestoreRepository(Product, "items", client=fs_client, group=True)
     assert {p.id for p in await items.all()} == {"shops/s1/items/same", "shops/s2/items/same"}
     async with items.watch(markers=False) as changes:
-        first = await asyncio.wait_for(anext(changes), 5)
-        second = await asyncio.wait_for(anext(changes), 5)
+        first = await asyncio.wait_for(anext(changes), 20)
+        second = await asyncio.wait_for(anext(changes), 20)
     assert {first.key, second.key} == {"shops/s1/items/same", "shops/s2/items/same"}
     assert await items.get("shops/s1/items/same") == Product(
         id="shops/s1/items/same", name="s1", price=1

@@ -38,7 +38,7 @@ async def test_get_query_and_listener_read_identical_values(fs_client: Any) -> N
     got = await repo.get("d")
     queried = await repo.query().get()
     async with repo.watch(markers=False) as changes:
-        heard = await asyncio.wait_for(anext(changes), 5)
+        heard = await asyncio.wait_for(anext(changes), 20)
     assert got is not None and heard.after is not None
     assert got.data == queried[0].data == heard.after.data == data
 
@@ -49,7 +49,7 @@ async def test_listening_to_a_subcollection(fs_client: Any) -> None:
     items = FirestoreRepository(Product, "shops/s1/items", client=fs_client)
     assert items.query_parent.endswith("/documents/shops/s1")
     async with items.watch(markers=False) as changes:
-        first = await asyncio.wait_for(anext(changes), 5)
+        first = await asyncio.wait_for(anext(changes), 20)
     assert (first.key, first.after) == ("i1", Product(id="i1", name="in", price=1))
 
 

@@ -84,19 +84,19 @@ async def test_watch_initial_sync_then_changes(products: RealtimeRepository[Prod
     await products.set(Product(id="a", name="a", price=1))
     store: Store[Product] = Store()
     async with products.watch(store=store) as changes:
-        first = await asyncio.wait_for(anext(changes), 5)
+        first = await asyncio.wait_for(anext(changes), 20)
         assert first.kind is ChangeKind.ADDED and first.key == "a"
         marker = await anext(changes)
         assert isinstance(marker, Synced) and marker.entries == 1 and not marker.resumed
         await products.update("a", {"price": 2})
-        modified = await asyncio.wait_for(anext(changes), 5)
+        modified = await asyncio.wait_for(anext(changes), 20)
         assert modified.kind is ChangeKind.MODIFIED
         assert modified.before.price == 1 and modified.after.price == 2
         pushed = await products.push(Product(name="b", price=3))
-        added = await asyncio.wait_for(anext(changes), 5)
+        added = await asyncio.wait_for(anext(changes), 20)
         assert (added.key, added.kind) == (pushed.id, ChangeKind.ADDED)
         await products.delete("a")
-        removed = await asyncio.wait_for(anext(changes), 5)
+        removed = await asyncio.wait_for(anext(changes), 20)
         assert removed.kind is ChangeKind.REMOVED and removed.before.price == 2
         await store.wait_for(lambda s: len(s) == 1, timeout=5)
 
@@ -113,7 +113,7 @@ async def test_watch_a_query_with_limit(
         await store.wait_for(lambda s: {p.id for p in s.values()} == {"b", "c"}, timeout=5)
         await products.set(Product(id="d", name="d", price=0))  # d enters, c leaves
         got = {
-            (c.key, c.kind) for c in [await asyncio.wait_for(anext(changes), 5) for _ in range(4)]
+            (c.key, c.kind) for c in [await asyncio.wait_for(anext(changes), 20) for _ in range(4)]
         }
         assert got == {
             ("b", ChangeKind.ADDED),
