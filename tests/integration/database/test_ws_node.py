@@ -11,50 +11,20 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from node_runner import NODE_DIR, ensure_packages
 
 from firebase_sync_emulator.database import DatabaseEmulator
 
-NODE_DIR = Path(__file__).resolve().parents[2] / "node"
 SCRIPT = NODE_DIR / "rtdb_wire.mjs"
-CLIENTS = [
-    NODE_DIR / "node_modules" / "firebase" / "package.json",
-    NODE_DIR / "node_modules" / "firebase-admin" / "package.json",
-]
 NS = "demo-ws-default-rtdb"
-INSTALL_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 180
-
-
-def ensure_node_clients() -> None:
-    """Install the locked Node dependencies once, or skip saying why that is impossible."""
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed")
-    if all(path.is_file() for path in CLIENTS):
-        return
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip("tests/node/node_modules is missing and npm is not installed")
-    try:
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR)],
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.skip(f"npm ci in tests/node took over {INSTALL_TIMEOUT_S} s")
-    if done.returncode != 0 or not all(path.is_file() for path in CLIENTS):
-        pytest.skip(f"npm ci in tests/node failed: {done.stderr.strip()[-500:]}")
 
 
 class ThreadedDatabase:
@@ -88,7 +58,7 @@ class ThreadedDatabase:
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[ThreadedDatabase]:
-    ensure_node_clients()
+    ensure_packages("firebase", "firebase-admin")
     running = ThreadedDatabase()
     try:
         yield running

@@ -10,16 +10,12 @@ means both emulators gave every request the same verdict.
 from __future__ import annotations
 
 import re
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
+from node_runner import ensure_packages, run_script
 
 from firebase_sync.testing import EmulatorHosts
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firestore"))
-from node_runner import ensure_packages, run_script  # noqa: E402
 
 #: the number of checks the script makes; fewer means it stopped early
 CHECKS = 41

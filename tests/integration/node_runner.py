@@ -15,7 +15,7 @@ import pytest
 
 from firebase_sync.testing import EmulatorHosts
 
-NODE_DIR = Path(__file__).resolve().parents[2] / "node"
+NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 INSTALL_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 120
 
