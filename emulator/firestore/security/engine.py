@@ -3,9 +3,10 @@
 An ``Access`` describes the request in rules terms (method, document path, the caller, the
 document before and after); ``Rules.check`` walks the match blocks, evaluates each applicable
 condition and returns a ``Decision`` whose message lists what failed, as the official emulator
-does (``false for 'update' @ L12``). ``list`` requests carry the query's equality constraints:
-``resource.data.f`` is known only where the query fixes ``f``, so a rule that depends on other
-fields denies the query, as production decides ("rules are not filters").
+does (``false for 'update' @ L12``). ``list`` requests carry the query's constraints: the
+``==`` / ``in`` values of a field, or the bounds its range filters set. ``resource.data.f`` is
+known only that far, so a rule the constraints do not prove for every document the query could
+return denies the query, as production decides ("rules are not filters").
 """
 
 from __future__ import annotations

@@ -168,6 +168,10 @@ class Evaluator:
             return t.equal(left, right)
         if op == "!=":
             return not t.equal(left, right)
+        if op in ("<", "<=", ">", ">=") and (
+            isinstance(left, t.Bounded) or isinstance(right, t.Bounded)
+        ):
+            return t.bounded_compare(op, left, right)
         if op == "<":
             return t.compare(left, right) < 0
         if op == "<=":

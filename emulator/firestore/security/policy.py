@@ -21,6 +21,7 @@ from .evaluate import Lookups
 #: production allows 20 lookups for a batch or transaction, 10 for a single request.
 MAX_BATCH_LOOKUPS = 20
 _EQUALITY_OPS = {"EQUAL": 5, "IN": 8}
+_RANGE_OPS = {1: ("high", False), 2: ("high", True), 3: ("low", False), 4: ("low", True)}
 
 
 def check_get(rules: Rules, identity: Identity, database: Any, name: str, doc: Any | None) -> None:
@@ -138,7 +139,8 @@ def _lookups(database: Any, staged: Mapping[str, Any | None], limit: int | None)
 
 
 def _equality_constraints(where: Any) -> dict[tuple[str, ...], tuple[Any, ...]]:
-    """Field path -> allowed values, from the ``==`` / ``in`` filters ANDed at the top."""
+    """Field path -> allowed values, from the ``==`` / ``in`` filters ANDed at the top; a field
+    only range filters bound gets one ``Bounded`` value."""
     filters: list[Any] = []
     if where.HasField("field_filter"):
         filters.append(where.field_filter)
@@ -147,12 +149,23 @@ def _equality_constraints(where: Any) -> dict[tuple[str, ...], tuple[Any, ...]]:
             if sub.HasField("field_filter"):
                 filters.append(sub.field_filter)
     out: dict[tuple[str, ...], tuple[Any, ...]] = {}
+    bounds: dict[tuple[str, ...], t.Bounded] = {}
     for field_filter in filters:
         path = parse_field_path(field_filter.field.field_path)
         if field_filter.op == _EQUALITY_OPS["EQUAL"]:
             out[path] = (rules_value(field_filter.value),)
         elif field_filter.op == _EQUALITY_OPS["IN"]:
             out[path] = tuple(rules_value(v) for v in field_filter.value.array_value.values)
+        elif field_filter.op in _RANGE_OPS:
+            side, inclusive = _RANGE_OPS[field_filter.op]
+            current = bounds.get(path, t.Bounded())
+            value = rules_value(field_filter.value)
+            if side == "low":
+                bounds[path] = t.Bounded(value, inclusive, current.high, current.high_inclusive)
+            else:
+                bounds[path] = t.Bounded(current.low, current.low_inclusive, value, inclusive)
+    for path, bounded in bounds.items():
+        out.setdefault(path, (bounded,))
     return out
 
 

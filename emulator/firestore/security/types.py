@@ -92,6 +92,53 @@ class Unbound:
     """A wildcard whose value the request does not fix (the document id of a ``list``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Bounded:
+    """A field a query's range filters bound without fixing (``list`` rules): a comparison
+    with it is decided only when every value in the bounds gives the same answer."""
+
+    low: Any = None
+    low_inclusive: bool = False
+    high: Any = None
+    high_inclusive: bool = False
+
+
+def bounded_compare(op: str, left: Any, right: Any) -> bool:
+    """``left <op> right`` where one side is ``Bounded``: true or false for every value the
+    bounds allow, else an error (the rule cannot be proven, so it denies)."""
+    if isinstance(right, Bounded) and not isinstance(left, Bounded):
+        left, right = right, left
+        op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+    if isinstance(right, Bounded):
+        raise EvaluationError("Cannot compare two query-bounded values.")
+    b, c = left, right
+    above = b.low is not None  # every value is at or past ``low``
+    below = b.high is not None
+    low = compare(b.low, c) if above else 0
+    high = compare(b.high, c) if below else 0
+    if op == ">":
+        if above and (low > 0 or (low == 0 and not b.low_inclusive)):
+            return True
+        if below and high <= 0:
+            return False
+    elif op == ">=":
+        if above and low >= 0:
+            return True
+        if below and (high < 0 or (high == 0 and not b.high_inclusive)):
+            return False
+    elif op == "<":
+        if below and (high < 0 or (high == 0 and not b.high_inclusive)):
+            return True
+        if above and low >= 0:
+            return False
+    elif op == "<=":
+        if below and high <= 0:
+            return True
+        if above and (low > 0 or (low == 0 and not b.low_inclusive)):
+            return False
+    raise EvaluationError("The query's filters do not decide this comparison.")
+
+
 UNBOUND = Unbound()
 
 
@@ -130,6 +177,8 @@ def type_name(value: Any) -> str:
 
 def is_type(value: Any, name: str) -> bool:
     """``value is name``; ``number`` covers int and float. Unknown type names are an error."""
+    if isinstance(value, Bounded):
+        raise EvaluationError("The query's filters do not fix this value's type.")
     actual = type_name(value)
     if name == "number":
         return actual in ("int", "float")
@@ -150,6 +199,8 @@ def is_number(value: Any) -> bool:
 
 def equal(left: Any, right: Any) -> bool:
     """Rules equality: numbers compare by value across int and float, containers deeply."""
+    if isinstance(left, Bounded) or isinstance(right, Bounded):
+        raise EvaluationError("The query's filters do not fix this value.")
     if is_number(left) and is_number(right):
         return bool(left == right)
     if type_name(left) != type_name(right):

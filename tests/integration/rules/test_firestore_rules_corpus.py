@@ -186,6 +186,9 @@ def test_queries_are_not_filters(clients: list[tuple[str, RawFirestore]]) -> Non
       allow list: if resource.data.visibility == 'public'
                   || resource.data.owner == request.auth.uid;
     }
+    match /ranged/{doc} {
+      allow list: if resource.data.n > 5 && resource.data.n <= 100;
+    }
     match /getonly/{doc} { allow get: if true; }
     match /readall/{doc} { allow read: if true; }""")
     seed = {
@@ -194,6 +197,7 @@ def test_queries_are_not_filters(clients: list[tuple[str, RawFirestore]]) -> Non
         "limited/1": {"n": 1},
         "public/1": {"visibility": "public", "owner": "bob"},
         "getonly/1": {"n": 1},
+        "ranged/1": {"n": 20},
         "readall/1": {"n": 1},
     }
     cases: list[tuple[str, Callable[[RawFirestore], Any], str]] = [
@@ -219,6 +223,16 @@ def test_queries_are_not_filters(clients: list[tuple[str, RawFirestore]]) -> Non
         ("own filter through the or", lambda c: c.query(
             "public", ALICE, filters=[("owner", "==", "alice")]), "allow"),
         ("no filter on the or", lambda c: c.query("public", ALICE), "deny"),
+        ("range inside the rule's bounds", lambda c: c.query(
+            "ranged", None, filters=[("n", ">", 10), ("n", "<", 50)]), "allow"),
+        ("range at the rule's inclusive bound", lambda c: c.query(
+            "ranged", None, filters=[("n", ">=", 6), ("n", "<=", 100)]), "allow"),
+        ("range reaching below the rule", lambda c: c.query(
+            "ranged", None, filters=[("n", ">=", 5), ("n", "<", 50)]), "deny"),
+        ("range open above", lambda c: c.query(
+            "ranged", None, filters=[("n", ">", 10)]), "deny"),
+        ("equality inside the bounds", lambda c: c.query(
+            "ranged", None, filters=[("n", "==", 7)]), "allow"),
         ("get-only collection refuses queries", lambda c: c.query("getonly", ALICE), "deny"),
         ("get-only collection serves gets", lambda c: c.get("getonly/1", ALICE), "allow"),
         ("read covers list", lambda c: c.query("readall", None), "allow"),
