@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import tempfile
-import threading
 from collections import Counter
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from firebase_sync import Document, FirebaseSyncError
-from firebase_sync_emulator.database.server import DatabaseEmulator
-from firebase_sync_emulator.faults import FaultProxy
-from firebase_sync_emulator.firestore.server import FirestoreEmulator
+from firebase_sync_emulator.faults import FaultProxy, FaultyEmulators
 
-R = TypeVar("R")
 PROJECT = "demo-chaos"
 NAMESPACE = f"{PROJECT}-default-rtdb"
 
@@ -34,64 +27,12 @@ class Item(Document):
     version: int = 0
 
 
-def _make(name: str) -> Any:
-    if name == "database":
-        return DatabaseEmulator(project=PROJECT, keepalive_interval=0.25)
-    return FirestoreEmulator(project=PROJECT)
-
-
-class Backend:
-    """Both emulators on a private loop thread, each restartable on its own port."""
+class Backend(FaultyEmulators):
+    """Both emulators on a private loop thread, each restartable on its own port; the chaos
+    test reaches them directly (``direct_host``) and puts its own proxies in front."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-        self.services: dict[str, Any] = {}
-        self.ports: dict[str, int] = {}
-        self._scratch = tempfile.TemporaryDirectory(prefix="chaos-")
-        for name in ("database", "firestore"):
-            self.services[name] = _make(name)
-            self.ports[name] = self._call(self.services[name].start("127.0.0.1", 0))
-
-    def _call(self, coro: Coroutine[Any, Any, R], timeout: float = 30.0) -> R:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def host(self, name: str) -> str:
-        return f"127.0.0.1:{self.ports[name]}"
-
-    async def restart(self, name: str) -> None:
-        """Stop ``name``, start a fresh process-like instance on the same port from an export."""
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._restart(name), self.loop))
-
-    async def _restart(self, name: str) -> None:
-        old = self.services[name]
-        directory = Path(self._scratch.name) / name
-        directory.mkdir(exist_ok=True)
-        await old.stop()
-        # Exported after the stop, so no write acknowledged by the old instance is lost.
-        entry = old.export_data(directory)
-        fresh = _make(name)
-        fresh.import_data(directory, entry)
-        for _ in range(50):  # the port may linger for a moment after close
-            try:
-                await fresh.start("127.0.0.1", self.ports[name])
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
-        else:
-            raise RuntimeError(f"could not restart {name} on port {self.ports[name]}")
-        self.services[name] = fresh
-
-    def close(self) -> None:
-        try:
-            for service in self.services.values():
-                self._call(service.stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(10)
-            self.loop.close()
-            self._scratch.cleanup()
+        super().__init__(PROJECT, keepalive_interval=0.25)
 
 
 @dataclass

@@ -97,7 +97,7 @@ async def rig(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
     proxies = {name: FaultProxy("127.0.0.1", backend.ports[name]) for name in backend.ports}
     for proxy in proxies.values():
         await proxy.start()
-    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", backend.host("firestore"))
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", backend.direct_host("firestore"))
     direct_fs = firestore.AsyncClient(project=PROJECT)
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", proxies["firestore"].address)
     proxied_fs = firestore.AsyncClient(project=PROJECT)
@@ -108,7 +108,7 @@ async def rig(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
     direct = {
         "firestore": FirestoreRepository(Item, "items", client=direct_fs, retry=WRITES),
         "database": RealtimeRepository(
-            Item, "/items", endpoint=endpoint(backend.host("database")), retry=WRITES
+            Item, "/items", endpoint=endpoint(backend.direct_host("database")), retry=WRITES
         ),
     }
     watched = {
