@@ -14,34 +14,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 CLI = str(Path(sys.executable).with_name("firebase-sync"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    """A firebase.json on free ports, so tests never clash with a running emulator."""
-    path = tmp_path / "firebase.json"
-    path.write_text(
-        json.dumps(
-            {
-                "emulators": {
-                    "database": {"port": _free_port()},
-                    "firestore": {"port": _free_port()},
-                    "hub": {"port": _free_port()},
-                    "ui": {"enabled": False},
-                }
-            }
-        )
-    )
-    return path
 
 
 def _exec(config: Path, script: str, *options: str) -> subprocess.CompletedProcess[str]:

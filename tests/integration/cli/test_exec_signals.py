@@ -9,7 +9,6 @@ import json
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -22,18 +21,6 @@ CLI = str(Path(sys.executable).with_name("firebase-sync"))
 PROJECT = "demo-signals"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "firebase.json"
-    ports = {name: {"port": _free_port()} for name in ("database", "firestore", "hub")}
-    path.write_text(json.dumps({"emulators": ports}))
-    return path
 
 
 def _env() -> dict[str, str]:

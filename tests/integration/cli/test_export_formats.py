@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,24 +20,12 @@ from typing import Any
 
 import pytest
 
-from tools.official_firestore import find_jar, unavailable_reason
+from tools.official_firestore import find_jar, free_port, unavailable_reason
 
 CLI = str(Path(sys.executable).with_name("firebase-sync"))
 PROJECT = "demo-formats"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "firebase.json"
-    ports = {name: {"port": _free_port()} for name in ("database", "firestore", "hub")}
-    path.write_text(json.dumps({"emulators": ports}))
-    return path
 
 
 def _clean_env() -> dict[str, str]:
@@ -141,7 +128,7 @@ class Official:
     """The official Cloud Firestore emulator on a free port."""
 
     def __init__(self, *args: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen(
             [
                 "java",
